@@ -1,0 +1,138 @@
+//! The browser [`Environment`]: `web_sys::WebSocket` and `setTimeout`.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+use super::engine::Frame;
+use super::socket::{Environment, Timer, Transport, TransportSink};
+
+/// The browser's WebSocket, timers, clock and randomness.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BrowserEnvironment;
+
+/// A WebSocket whose handlers live exactly as long as it does.
+struct WebSocketTransport {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Transport for WebSocketTransport {
+    fn send(&self, frame: Frame) {
+        // A send on a closing socket fails; its close event then triggers the reconnection.
+        let _ = match frame {
+            Frame::Text(text) => self.ws.send_with_str(&text),
+            Frame::Binary(bytes) => self.ws.send_with_u8_array(&bytes),
+        };
+    }
+
+    fn close(&self) {
+        self.detach();
+        let _ = self.ws.close();
+    }
+}
+
+impl WebSocketTransport {
+    fn detach(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+    }
+}
+
+impl Drop for WebSocketTransport {
+    fn drop(&mut self) {
+        self.detach();
+        let _ = self.ws.close();
+    }
+}
+
+/// A `setTimeout` cancelled when dropped.
+struct BrowserTimer {
+    handle: i32,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Timer for BrowserTimer {}
+
+impl Drop for BrowserTimer {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            window.clear_timeout_with_handle(self.handle);
+        }
+    }
+}
+
+/// A transport that failed to open: it reports a close on the next turn.
+struct FailedTransport;
+
+impl Transport for FailedTransport {
+    fn send(&self, _: Frame) {}
+    fn close(&self) {}
+}
+
+impl Environment for BrowserEnvironment {
+    fn open(&self, url: &str, sink: TransportSink) -> Box<dyn Transport> {
+        let ws = match WebSocket::new(url) {
+            Ok(ws) => ws,
+            Err(_) => {
+                leptos::prelude::set_timeout(move || sink.closed(), std::time::Duration::ZERO);
+                return Box::new(FailedTransport);
+            }
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let on_open = {
+            let sink = sink.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_| sink.opened())
+        };
+        let on_message = {
+            let sink = sink.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                if let Some(text) = data.as_string() {
+                    sink.frame(Frame::Text(text));
+                } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
+                    sink.frame(Frame::Binary(js_sys::Uint8Array::new(&buffer).to_vec().into()));
+                }
+            })
+        };
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| sink.closed());
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Box::new(WebSocketTransport { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+    }
+
+    fn set_timeout(&self, ms: u32, callback: Box<dyn FnOnce()>) -> Box<dyn Timer> {
+        let mut callback = Some(callback);
+        let closure = Closure::<dyn FnMut()>::new(move || {
+            if let Some(callback) = callback.take() {
+                callback();
+            }
+        });
+        let handle = web_sys::window()
+            .and_then(|w| {
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms as i32)
+                    .ok()
+            })
+            .unwrap_or(-1);
+        Box::new(BrowserTimer { handle, _callback: closure })
+    }
+
+    fn now(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+}
+
+/// `ws://` or `wss://` URL of the page's own server, Engine.IO v4 over WebSocket.
+pub fn same_origin_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}/socket.io/?EIO=4&transport=websocket", location.host().ok()?))
+}

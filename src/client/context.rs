@@ -1,0 +1,74 @@
+//! The socket in a Leptos app: created once, shared through context, its state a signal.
+//!
+//! During server-side rendering no socket exists: [`SocketContext::socket`] is `None`, the
+//! state stays `Connecting`, and components need no `cfg`.
+
+use leptos::prelude::*;
+
+pub use super::socket::ConnectionState;
+use super::socket::{Socket, SocketOptions};
+
+/// What [`provide_socket`] puts in context. `Copy`, so closures can capture it.
+#[derive(Clone, Copy)]
+pub struct SocketContext {
+    socket: StoredValue<Option<Socket>, LocalStorage>,
+    /// The connection state, updated live.
+    pub state: ReadSignal<ConnectionState>,
+}
+
+impl SocketContext {
+    /// The socket (`None` during server-side rendering).
+    pub fn socket(&self) -> Option<Socket> {
+        self.socket.get_value()
+    }
+
+    /// Runs `f` with the socket, in the browser only.
+    pub fn with<R>(&self, f: impl FnOnce(&Socket) -> R) -> Option<R> {
+        self.socket.with_value(|s| s.as_ref().map(f))
+    }
+
+    /// Listens to `event` for as long as the calling component lives.
+    pub fn on(&self, event: &'static str, listener: impl Fn(&super::Payload) + 'static) {
+        if let Some(guard) = self.with(|s| s.on(event, listener)) {
+            // Dropped, so removed, when the component's owner is cleaned up.
+            let guard = StoredValue::new_local(Some(guard));
+            on_cleanup(move || guard.set_value(None));
+        }
+    }
+}
+
+/// Creates the app's socket (in the browser) and provides it to every component below.
+/// `options` is called only in the browser; it may read `window.location`.
+pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> SocketContext {
+    let (state, set_state) = signal(ConnectionState::Connecting);
+    let socket = create_socket(options, set_state);
+    let context = SocketContext { socket: StoredValue::new_local(socket), state };
+    provide_context(context);
+    Effect::new(move |_| {
+        context.with(Socket::connect);
+    });
+    context
+}
+
+#[cfg(feature = "hydrate")]
+fn create_socket(
+    options: impl FnOnce() -> Option<SocketOptions>,
+    set_state: WriteSignal<ConnectionState>,
+) -> Option<Socket> {
+    let socket = Socket::new(options()?, super::browser::BrowserEnvironment);
+    socket.on_state(move |s| set_state.set(s.clone())).forget();
+    Some(socket)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn create_socket(
+    _options: impl FnOnce() -> Option<SocketOptions>,
+    _set_state: WriteSignal<ConnectionState>,
+) -> Option<Socket> {
+    None
+}
+
+/// The socket provided by an ancestor's [`provide_socket`].
+pub fn use_socket() -> SocketContext {
+    expect_context::<SocketContext>()
+}

@@ -1,0 +1,150 @@
+//! Chat messages: what a client sends, what the server acknowledges and broadcasts.
+
+use std::fmt;
+
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A stored message, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessage {
+    /// The server offset: the message's id in the store, increasing with time.
+    pub server_offset: i64,
+    /// The text.
+    pub content: String,
+    /// When the server stored it, in milliseconds since the Unix epoch.
+    pub sent_at: i64,
+    /// The sender's idempotency key, if it gave one.
+    pub client_offset: Option<String>,
+}
+
+impl ChatMessage {
+    /// The arguments of the `chat message` broadcast for this message.
+    pub fn broadcast_args(&self) -> (&str, i64, MessageMeta<'_>) {
+        (
+            &self.content,
+            self.server_offset,
+            MessageMeta {
+                sent_at: self.sent_at,
+                client_offset: self.client_offset.as_deref().map(Into::into),
+            },
+        )
+    }
+
+    /// Rebuilds a message from the arguments of a `chat message` broadcast.
+    pub fn from_broadcast((content, server_offset, meta): (String, i64, MessageMeta<'_>)) -> Self {
+        Self {
+            server_offset,
+            content,
+            sent_at: meta.sent_at,
+            client_offset: meta.client_offset.map(|c| c.into_owned()),
+        }
+    }
+}
+
+/// Third argument of the `chat message` broadcast: `{ "sentAt": 1700000000000, "clientOffset": "…" }`.
+///
+/// Clients written for the tutorial read only the first two arguments and ignore it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageMeta<'a> {
+    /// Milliseconds since the Unix epoch when the server stored the message.
+    pub sent_at: i64,
+    /// The sender's idempotency key, so a sender can match the broadcast to what it sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_offset: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Data of a successful `chat message` ack: `{ "serverOffset": 42, "duplicate": false }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMessage {
+    /// Where the message is stored.
+    pub server_offset: i64,
+    /// True when this client offset had been stored before: the message was not stored or
+    /// broadcast again (a retry whose first ack was lost).
+    pub duplicate: bool,
+}
+
+/// Arguments of a client's `chat message`: `(content, clientOffset?)`.
+///
+/// Decoded by hand rather than as a tuple so that the tutorial's early clients, which send
+/// only the content, are still understood, extra trailing arguments are ignored, and a
+/// content that is not a string reaches the handler (which answers with a clear error)
+/// instead of failing the whole decode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendMessageArgs {
+    /// The text, still to be validated: any JSON value the client sent.
+    pub content: serde_json::Value,
+    /// The client's idempotency key.
+    pub client_offset: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SendMessageArgs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = SendMessageArgs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the arguments (content, clientOffset)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let content = seq
+                    .next_element::<serde_json::Value>()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let client_offset = seq
+                    .next_element::<Option<serde_json::Value>>()?
+                    .flatten()
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => Ok(s),
+                        // The tutorial builds `${socket.id}-${counter}`; accept numbers too.
+                        serde_json::Value::Number(n) => Ok(n.to_string()),
+                        _ => Err(de::Error::custom("clientOffset must be a string")),
+                    })
+                    .transpose()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(SendMessageArgs {
+                    content,
+                    client_offset,
+                })
+            }
+        }
+        // A tuple (not a sequence) so that socketioxide spreads every argument into it.
+        deserializer.deserialize_tuple(usize::MAX, ArgsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_accept_content_alone_and_trailing_extras() {
+        let one: SendMessageArgs = serde_json::from_str(r#"["hi"]"#).unwrap();
+        assert_eq!(one.client_offset, None);
+        let three: SendMessageArgs = serde_json::from_str(r#"["hi","c-1",{"x":1}]"#).unwrap();
+        assert_eq!(three.content, "hi");
+        assert_eq!(three.client_offset.as_deref(), Some("c-1"));
+    }
+
+    #[test]
+    fn args_reject_a_non_string_offset_and_no_arguments() {
+        assert!(serde_json::from_str::<SendMessageArgs>(r#"["hi",{"a":1}]"#).is_err());
+        assert!(serde_json::from_str::<SendMessageArgs>("[]").is_err());
+    }
+
+    #[test]
+    fn broadcast_round_trips_through_json() {
+        let msg = ChatMessage {
+            server_offset: 7,
+            content: "hello".into(),
+            sent_at: 1,
+            client_offset: Some("a-0".into()),
+        };
+        let wire = serde_json::to_string(&msg.broadcast_args()).unwrap();
+        assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0"}]"#);
+        let back = ChatMessage::from_broadcast(serde_json::from_str(&wire).unwrap());
+        assert_eq!(back, msg);
+    }
+}

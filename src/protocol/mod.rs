@@ -1,0 +1,13 @@
+//! The Socket.IO protocol of socket-chat, shared by the server and the browser.
+//!
+//! Every event is named once, in [`events`], and every payload is a type here. The whole
+//! protocol, with examples of each frame, is written down in `docs/PROTOCOL.md`.
+
+pub mod ack;
+pub mod auth;
+pub mod events;
+pub mod message;
+
+pub use ack::{AckError, AckErrorCode, AckReply};
+pub use auth::HandshakeAuth;
+pub use message::{ChatMessage, MessageMeta, SendMessageArgs, SentMessage};

@@ -1,0 +1,48 @@
+//! The axum router: Leptos pages and server functions, static assets, `/healthz`, and
+//! Socket.IO as the outermost layer on the same port.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use socketioxide::SocketIo;
+use tower_http::compression::CompressionLayer;
+
+use super::{AppState, chat};
+use crate::ui::{App, shell};
+
+/// Builds the router and the Socket.IO handle (kept for shutdown).
+pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
+    let (socket_layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
+    io.ns("/", chat::on_connect);
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let health_state = state;
+    let router = Router::new()
+        .route("/healthz", get(move || healthz(health_state.clone())))
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+        .layer(CompressionLayer::new())
+        // Last, so Socket.IO requests never reach the page routes or the compression.
+        .layer(socket_layer);
+    (router, io)
+}
+
+/// `200 ok` when the store answers, `503` otherwise.
+async fn healthz(state: AppState) -> (StatusCode, &'static str) {
+    match state.store.after(i64::MAX, 1).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}

@@ -1,0 +1,126 @@
+//! The server (feature `ssr`): one axum router serving the Leptos pages, the hydration
+//! assets and Socket.IO on one port.
+//!
+//! - [`config`]: `Leptos.toml`, environment and flags.
+//! - [`store`]: the SQLite message store.
+//! - [`chat`]: the Socket.IO handlers.
+//! - [`app`]: the router.
+
+pub mod app;
+pub mod chat;
+pub mod config;
+pub mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use tracing::{error, info};
+
+use config::{ChatConfig, Cli, Config};
+use store::MessageStore;
+
+/// What every handler and server function can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The messages.
+    pub store: MessageStore,
+    /// Limits and sizes from the configuration.
+    pub config: ChatConfig,
+}
+
+/// Parses the flags, loads the configuration, binds and serves until SIGINT or SIGTERM.
+pub async fn run() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,socketioxide=warn,engineioxide=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::load(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(config.leptos.site_addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!("cannot listen on {}: {e}", config.leptos.site_addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve(listener, config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The listener failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves on a listener the caller bound (tests bind port 0) until `shutdown` completes.
+///
+/// Shutdown closes every Socket.IO connection, lets HTTP requests in flight finish, then
+/// waits for the store's queries in flight: a message is acknowledged only once committed,
+/// so nothing acknowledged is lost.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let store = MessageStore::open(&config.chat.database_url).await?;
+    let state = AppState { store: store.clone(), config: config.chat.clone() };
+    let (router, io) = app::router(config.leptos.clone(), state);
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port when it was 0.
+    info!("listening on http://{addr}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down");
+            io.close().await;
+        })
+        .await?;
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

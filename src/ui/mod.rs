@@ -1,0 +1,64 @@
+//! The user interface: the HTML shell, the app and its panels.
+//!
+//! - [`chat`]: the message list and the composer.
+//! - [`status`]: the connection badge.
+//! - [`history`]: the server function that renders the latest messages with the page.
+
+pub mod chat;
+pub mod history;
+pub mod status;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::client::{SocketOptions, provide_socket};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: one socket for every panel, and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_socket(browser_socket_options);
+    view! {
+        <Stylesheet id="leptos" href="/pkg/socket-chat.css" />
+        <Title text="socket-chat" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                // Async: the whole page, history included, is in the first HTML response.
+                <Route path=path!("") view=chat::ChatPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}
+
+/// Connects to the server that served the page.
+fn browser_socket_options() -> Option<SocketOptions> {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::client::browser::same_origin_url().map(SocketOptions::new)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
