@@ -4,6 +4,7 @@
 //! state stays `Connecting`, and components need no `cfg`.
 
 use leptos::prelude::*;
+use send_wrapper::SendWrapper;
 
 pub use super::socket::ConnectionState;
 use super::socket::{Socket, SocketOptions};
@@ -11,7 +12,9 @@ use super::socket::{Socket, SocketOptions};
 /// What [`provide_socket`] puts in context. `Copy`, so closures can capture it.
 #[derive(Clone, Copy)]
 pub struct SocketContext {
-    socket: StoredValue<Option<Socket>, LocalStorage>,
+    /// `None` on the server, so nothing thread-bound is ever created (or dropped) there;
+    /// in the browser there is one thread and the wrapper never complains.
+    socket: StoredValue<Option<SendWrapper<Socket>>>,
     /// The connection state, updated live.
     pub state: ReadSignal<ConnectionState>,
 }
@@ -19,20 +22,20 @@ pub struct SocketContext {
 impl SocketContext {
     /// The socket (`None` during server-side rendering).
     pub fn socket(&self) -> Option<Socket> {
-        self.socket.get_value()
+        self.socket.with_value(|s| s.as_deref().cloned())
     }
 
     /// Runs `f` with the socket, in the browser only.
     pub fn with<R>(&self, f: impl FnOnce(&Socket) -> R) -> Option<R> {
-        self.socket.with_value(|s| s.as_ref().map(f))
+        self.socket.with_value(|s| s.as_deref().map(f))
     }
 
     /// Listens to `event` for as long as the calling component lives.
     pub fn on(&self, event: &'static str, listener: impl Fn(&super::Payload) + 'static) {
         if let Some(guard) = self.with(|s| s.on(event, listener)) {
             // Dropped, so removed, when the component's owner is cleaned up.
-            let guard = StoredValue::new_local(Some(guard));
-            on_cleanup(move || guard.set_value(None));
+            let guard = SendWrapper::new(guard);
+            on_cleanup(move || drop(guard));
         }
     }
 }
@@ -42,7 +45,7 @@ impl SocketContext {
 pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> SocketContext {
     let (state, set_state) = signal(ConnectionState::Connecting);
     let socket = create_socket(options, set_state);
-    let context = SocketContext { socket: StoredValue::new_local(socket), state };
+    let context = SocketContext { socket: StoredValue::new(socket.map(SendWrapper::new)), state };
     provide_context(context);
     Effect::new(move |_| {
         context.with(Socket::connect);

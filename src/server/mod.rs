@@ -32,6 +32,7 @@ pub struct AppState {
 /// Parses the flags, loads the configuration, binds and serves until SIGINT or SIGTERM.
 pub async fn run() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,socketioxide=warn,engineioxide=warn".into()),

@@ -33,24 +33,6 @@ pub fn ChatPage() -> impl IntoView {
         }
     });
 
-    let messages = Memo::new(move |_| {
-        let mut all: BTreeMap<i64, ChatMessage> = history
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| (m.server_offset, m))
-            .collect();
-        live.with(|l| all.extend(l.iter().map(|(k, v)| (*k, v.clone()))));
-        all.into_values().collect::<Vec<_>>()
-    });
-
-    // Server delivery: every (re)connection asks for what came after the last message seen.
-    Effect::new(move |_| {
-        let last = messages.with(|m| m.last().map(|m| m.server_offset));
-        socket.with(|s| s.set_auth(Some(serde_json::json!({ "serverOffset": last.unwrap_or(0) }))));
-    });
-
     view! {
         <main class="chat">
             <header class="chat-header">
@@ -58,10 +40,12 @@ pub fn ChatPage() -> impl IntoView {
                 <ConnectionStatus />
             </header>
             <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
-                {move || history.get().map(|h| h.err().map(|e| view! {
-                    <p class="error" data-testid="history-error">{format!("History unavailable: {e}")}</p>
-                }))}
-                <MessageList messages />
+                {move || history.get().map(|history| match history {
+                    Ok(history) => view! { <MessageList history live /> }.into_any(),
+                    Err(e) => view! {
+                        <p class="error" data-testid="history-error">{format!("History unavailable: {e}")}</p>
+                    }.into_any(),
+                })}
             </Suspense>
             <Composer />
         </main>
@@ -71,9 +55,25 @@ pub fn ChatPage() -> impl IntoView {
 /// The messages, oldest at the top.
 #[component]
 fn MessageList(
-    /// Messages in offset order.
-    messages: Memo<Vec<ChatMessage>>,
+    /// The messages rendered with the page, in offset order.
+    history: Vec<ChatMessage>,
+    /// Messages received since, by offset.
+    live: RwSignal<BTreeMap<i64, ChatMessage>>,
 ) -> impl IntoView {
+    let socket = use_socket();
+    let history: BTreeMap<i64, ChatMessage> = history.into_iter().map(|m| (m.server_offset, m)).collect();
+    let messages = Memo::new(move |_| {
+        let mut all = history.clone();
+        live.with(|l| all.extend(l.iter().map(|(k, v)| (*k, v.clone()))));
+        all.into_values().collect::<Vec<_>>()
+    });
+
+    // Server delivery: every (re)connection asks for what came after the last message seen.
+    Effect::new(move |_| {
+        let last = messages.with(|m| m.last().map_or(0, |m| m.server_offset));
+        socket.with(|s| s.set_auth(Some(serde_json::json!({ "serverOffset": last }))));
+    });
+
     let list = NodeRef::<leptos::html::Ul>::new();
     // Keep the newest message in view.
     Effect::new(move |_| {

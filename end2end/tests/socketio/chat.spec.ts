@@ -1,0 +1,95 @@
+// The chat protocol as the official socket.io-client sees it (docs/PROTOCOL.md).
+import { collect, expect, test } from "../../support/fixtures";
+
+test("a message is stored, acknowledged and broadcast to every client, the sender included", async ({ connect }) => {
+  const alice = await connect();
+  const bob = await connect();
+  const toAlice = collect(alice);
+  const toBob = collect(bob);
+
+  const ack = await alice.timeout(5000).emitWithAck("chat message", "hello", "alice-0");
+  expect(ack).toEqual({ status: "ok", data: { serverOffset: expect.any(Number), duplicate: false } });
+  const offset = ack.data.serverOffset;
+
+  await expect.poll(() => toBob.length).toBe(1);
+  await expect.poll(() => toAlice.length).toBe(1);
+  expect(toBob[0][0]).toBe("hello");
+  expect(toBob[0][1]).toBe(offset);
+  expect(toBob[0][2].clientOffset).toBe("alice-0");
+  expect(toAlice[0]).toEqual(toBob[0]);
+});
+
+test("a retried message (same client offset) is acknowledged but stored and broadcast once", async ({ connect }) => {
+  const alice = await connect();
+  const bob = await connect();
+  const toBob = collect(bob);
+  const first = await alice.timeout(5000).emitWithAck("chat message", "once", "alice-7");
+  const again = await alice.timeout(5000).emitWithAck("chat message", "once", "alice-7");
+  expect(again).toEqual({ status: "ok", data: { serverOffset: first.data.serverOffset, duplicate: true } });
+  // A later message proves the broadcast pipeline ran past the duplicate.
+  await alice.timeout(5000).emitWithAck("chat message", "after", "alice-8");
+  await expect.poll(() => toBob.map((m) => m[0])).toEqual(["once", "after"]);
+});
+
+test("a client that reconnects with auth.serverOffset gets what it missed, in order", async ({ connect }) => {
+  const alice = await connect();
+  const offsets: number[] = [];
+  for (const text of ["one", "two", "three"]) {
+    const ack = await alice.timeout(5000).emitWithAck("chat message", text, `a-${text}`);
+    offsets.push(ack.data.serverOffset);
+  }
+  const late = await connect({ auth: { serverOffset: offsets[0] } });
+  const replayed = collect(late);
+  await expect.poll(() => replayed.map((m) => [m[0], m[1]])).toEqual([
+    ["two", offsets[1]],
+    ["three", offsets[2]],
+  ]);
+  // Without an offset there is no replay.
+  const fresh = await connect();
+  const none = collect(fresh);
+  await alice.timeout(5000).emitWithAck("chat message", "four", "a-four");
+  await expect.poll(() => none.map((m) => m[0])).toEqual(["four"]);
+});
+
+test("the tutorial's first client, which sends only the text and no ack, still chats", async ({ connect }) => {
+  const tutorial = await connect();
+  const bob = await connect();
+  const toBob = collect(bob);
+  tutorial.emit("chat message", "plain");
+  await expect.poll(() => toBob.map((m) => m[0])).toEqual(["plain"]);
+});
+
+test.describe("bad input", () => {
+  test.use({ serverOptions: { args: ["--max-message-bytes", "10"] } });
+
+  test("gets an error ack and stores nothing", async ({ connect }) => {
+    const alice = await connect();
+    const cases: Array<[unknown[], string]> = [
+      [["", "c-1"], "empty"],
+      [["   ", "c-2"], "empty"],
+      [["x".repeat(11), "c-3"], "too_long"],
+      [[42, "c-4"], "invalid_arguments"],
+      [[{ text: "hi" }, "c-5"], "invalid_arguments"],
+      [["hi", { not: "an offset" }], "invalid_arguments"],
+      [[], "invalid_arguments"],
+    ];
+    for (const [args, code] of cases) {
+      const ack = await alice.timeout(5000).emitWithAck("chat message", ...args);
+      expect(ack.status, JSON.stringify(args)).toBe("error");
+      expect(ack.error.code, JSON.stringify(args)).toBe(code);
+      expect(ack.error.message.length).toBeGreaterThan(0);
+    }
+    // Exactly ten bytes is fine; nothing before it was stored, so it replays alone.
+    const ok = await alice.timeout(5000).emitWithAck("chat message", "x".repeat(10), "c-6");
+    expect(ok.status).toBe("ok");
+    const reader = await connect({ auth: { serverOffset: 0 } });
+    const replayed = collect(reader);
+    await expect.poll(() => replayed.map((m) => m[0])).toEqual(["x".repeat(10)]);
+  });
+});
+
+test("GET /healthz answers ok", async ({ server, request }) => {
+  const response = await request.get(`${server.url}/healthz`);
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toBe("ok");
+});
