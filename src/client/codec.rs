@@ -213,7 +213,8 @@ mod tests {
     #[test]
     fn binary_attachments_travel_as_binary_frames() {
         let bytes = bytes::Bytes::from_static(&[6]);
-        let value = event_value("catch-all-listeners", &(1, "2", bytes.clone(), bytes::Bytes::from_static(&[7, 8]))).unwrap();
+        let value =
+            event_value("catch-all-listeners", &(1, "2", bytes.clone(), bytes::Bytes::from_static(&[7, 8]))).unwrap();
         let frames = encode(Packet::event("/", value));
         assert_eq!(frames.len(), 3);
         assert!(matches!(&frames[0], Frame::Text(t) if t.starts_with("452-[")));
@@ -221,7 +222,11 @@ mod tests {
         let mut packet = Packet::event("/", event_value("catch-all-listeners", &(1, "2", bytes)).unwrap());
         packet.inner.set_ack_id(4);
         assert_eq!(round_trip(packet.clone()), packet);
-        let ack = Packet::ack("/", ack_value(&(bytes::Bytes::from_static(&[1]), bytes::Bytes::from_static(&[2]))).unwrap(), 9);
+        let ack = Packet::ack(
+            "/",
+            ack_value(&(bytes::Bytes::from_static(&[1]), bytes::Bytes::from_static(&[2]))).unwrap(),
+            9,
+        );
         assert!(ack.inner.is_binary());
         assert_eq!(round_trip(ack.clone()), ack);
     }

@@ -96,8 +96,38 @@ pub enum Output {
         /// The server's arguments, or the timeout.
         result: Result<Payload, AckTimeout>,
     },
+    /// An event is being sent now (after any buffering): for `onAnyOutgoing` listeners.
+    Outgoing {
+        /// Its name.
+        name: String,
+        /// Its arguments.
+        payload: Payload,
+    },
     /// We are no longer connected.
     Disconnected(DisconnectReason),
+}
+
+/// How one emit is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EmitOptions {
+    /// Ask the server for an ack; its answer (or timeout) comes as one [`Output::Ack`].
+    pub ack: bool,
+    /// Give up waiting for the ack after this many milliseconds (default: the socket's
+    /// [`Delivery::ack_timeout_ms`], else wait forever).
+    pub timeout_ms: Option<f64>,
+    /// Drop the event instead of buffering it when not connected, and never retry it.
+    pub volatile: bool,
+}
+
+/// Client delivery, as socket.io-client's `ackTimeout` and `retries` options.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Delivery {
+    /// Default ack timeout of every emit, in milliseconds.
+    pub ack_timeout_ms: Option<f64>,
+    /// When set, every non-volatile emit goes through a queue: one packet in flight, sent
+    /// again (with a new ack id) each time its ack times out, up to this many extra tries,
+    /// before the next packet goes. The server must make retries idempotent.
+    pub retries: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,33 +148,62 @@ struct Heartbeat {
     last_ping: f64,
 }
 
+/// An ack id on the wire, waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct PendingAck {
+    /// When it times out (None: never).
+    deadline: Option<f64>,
+    /// Whether it belongs to the head of the retry queue rather than a direct emit.
+    queued: bool,
+}
+
+/// An emit waiting in the retry queue.
+#[derive(Debug)]
+struct Queued {
+    /// The id the caller got, reported in [`Output::Ack`] if it asked for an ack.
+    id: i64,
+    wants_ack: bool,
+    name: String,
+    value: Value,
+    timeout_ms: Option<f64>,
+    /// Attempts sent so far.
+    tries: u32,
+    /// Wire ack id of the attempt in flight.
+    in_flight: Option<i64>,
+}
+
 /// The protocol state of one socket on one namespace.
 #[derive(Debug)]
 pub struct Core {
     namespace: String,
     auth: Option<serde_json::Value>,
+    delivery: Delivery,
     phase: Phase,
     heartbeat: Option<Heartbeat>,
     decoder: Decoder,
     next_ack_id: i64,
-    /// Ack ids awaiting an answer, with their deadline (None: no timeout).
-    pending_acks: BTreeMap<i64, Option<f64>>,
-    /// Packets emitted while not connected, sent in order on connection.
-    buffer: VecDeque<Packet>,
+    /// Ack ids awaiting an answer.
+    pending_acks: BTreeMap<i64, PendingAck>,
+    /// Packets emitted while not connected, with their event name, sent in order on connection.
+    buffer: VecDeque<(String, Packet)>,
+    /// Client delivery: emits sent one at a time until acknowledged (when `retries` is set).
+    queue: VecDeque<Queued>,
 }
 
 impl Core {
     /// A socket for `namespace` (`"/"` for the main one), not yet connected.
-    pub fn new(namespace: impl Into<String>, auth: Option<serde_json::Value>) -> Self {
+    pub fn new(namespace: impl Into<String>, auth: Option<serde_json::Value>, delivery: Delivery) -> Self {
         Self {
             namespace: namespace.into(),
             auth,
+            delivery,
             phase: Phase::Closed,
             heartbeat: None,
             decoder: Decoder::default(),
             next_ack_id: 0,
             pending_acks: BTreeMap::new(),
             buffer: VecDeque::new(),
+            queue: VecDeque::new(),
         }
     }
 
@@ -196,26 +255,33 @@ impl Core {
             Ok(EnginePacket::Pong | EnginePacket::Noop) => {}
             Ok(EnginePacket::Message(text)) => {
                 let decoded = self.decoder.text(text);
-                self.on_decoded(decoded, &mut out);
+                self.on_decoded(decoded, now, &mut out);
             }
             Ok(EnginePacket::Binary(bytes)) => {
                 let decoded = self.decoder.binary(bytes);
-                self.on_decoded(decoded, &mut out);
+                self.on_decoded(decoded, now, &mut out);
             }
             Err(_) => self.lose_connection(DisconnectReason::ParseError, &mut out),
         }
         out
     }
 
-    fn on_decoded(&mut self, decoded: Result<Decoded, socketioxide_core::parser::ParseError>, out: &mut Vec<Output>) {
+    fn on_decoded(
+        &mut self,
+        decoded: Result<Decoded, socketioxide_core::parser::ParseError>,
+        now: f64,
+        out: &mut Vec<Output>,
+    ) {
         match decoded {
-            Ok(Decoded::Packet(packet)) if packet.ns == self.namespace.as_str() => self.on_packet(packet.inner, out),
+            Ok(Decoded::Packet(packet)) if packet.ns == self.namespace.as_str() => {
+                self.on_packet(packet.inner, now, out)
+            }
             Ok(_) => {}
             Err(_) => self.lose_connection(DisconnectReason::ParseError, out),
         }
     }
 
-    fn on_packet(&mut self, packet: PacketData, out: &mut Vec<Output>) {
+    fn on_packet(&mut self, packet: PacketData, now: f64, out: &mut Vec<Output>) {
         match packet {
             PacketData::Connect(value) => {
                 #[derive(serde::Deserialize)]
@@ -227,9 +293,10 @@ impl Core {
                 };
                 self.phase = Phase::Connected { sid: sid.clone() };
                 out.push(Output::Connected { sid });
-                while let Some(packet) = self.buffer.pop_front() {
-                    out.extend(codec::encode(packet).into_iter().map(Output::Send));
+                while let Some((name, packet)) = self.buffer.pop_front() {
+                    self.send_event(name, packet, out);
                 }
+                self.drain_queue(now, out);
             }
             PacketData::ConnectError(message) => {
                 self.phase = Phase::Closed;
@@ -248,8 +315,18 @@ impl Core {
             }
             PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => {
                 // An ack that already timed out, or that we never asked for, is ignored.
-                if self.pending_acks.remove(&id).is_some() {
-                    out.push(Output::Ack { id, result: Ok(Payload { value, with_event: false }) });
+                let Some(pending) = self.pending_acks.remove(&id) else {
+                    return;
+                };
+                let payload = Payload { value, with_event: false };
+                if !pending.queued {
+                    out.push(Output::Ack { id, result: Ok(payload) });
+                } else if self.queue.front().is_some_and(|q| q.in_flight == Some(id)) {
+                    let done = self.queue.pop_front().expect("front checked");
+                    if done.wants_ack {
+                        out.push(Output::Ack { id: done.id, result: Ok(payload) });
+                    }
+                    self.drain_queue(now, out);
                 }
             }
         }
@@ -265,35 +342,97 @@ impl Core {
     fn lose_connection(&mut self, reason: DisconnectReason, out: &mut Vec<Output>) {
         self.phase = Phase::Closed;
         self.heartbeat = None;
+        // The attempt in flight is sent again on reconnection, as a new try.
+        if let Some(wire) = self.queue.front_mut().and_then(|q| q.in_flight.take()) {
+            self.pending_acks.remove(&wire);
+        }
         out.push(Output::CloseTransport);
         out.push(Output::Disconnected(reason));
     }
 
-    /// Emits `event` with `args` (a tuple spreads into several arguments). With
-    /// `ack_deadline` `Some(deadline)`, an ack is requested and the returned id will get
-    /// exactly one [`Output::Ack`]: the answer, or a timeout once `deadline` has passed
-    /// (`Some(f64::INFINITY)` waits forever). While not connected, the packet is buffered
-    /// and sent on connection, in order.
+    fn new_ack_id(&mut self) -> i64 {
+        let id = self.next_ack_id;
+        self.next_ack_id += 1;
+        id
+    }
+
+    fn deadline(&self, now: f64, timeout_ms: Option<f64>) -> Option<f64> {
+        timeout_ms.or(self.delivery.ack_timeout_ms).map(|t| now + t)
+    }
+
+    /// Sends an EVENT packet, telling outgoing listeners first.
+    fn send_event(&self, name: String, packet: Packet, out: &mut Vec<Output>) {
+        if let PacketData::Event(value, _) | PacketData::BinaryEvent(value, _) = &packet.inner {
+            out.push(Output::Outgoing { name, payload: Payload { value: value.clone(), with_event: true } });
+        }
+        out.extend(codec::encode(packet).into_iter().map(Output::Send));
+    }
+
+    /// Sends the head of the retry queue if it is not in flight.
+    fn drain_queue(&mut self, now: f64, out: &mut Vec<Output>) {
+        if !self.connected() {
+            return;
+        }
+        let wire = self.next_ack_id;
+        let Some(head) = self.queue.front_mut().filter(|q| q.in_flight.is_none()) else {
+            return;
+        };
+        head.tries += 1;
+        head.in_flight = Some(wire);
+        let (name, value, timeout) = (head.name.clone(), head.value.clone(), head.timeout_ms);
+        self.next_ack_id += 1;
+        let deadline = self.deadline(now, timeout);
+        self.pending_acks.insert(wire, PendingAck { deadline, queued: true });
+        let mut packet = Packet::event(self.namespace.clone(), value);
+        packet.inner.set_ack_id(wire);
+        self.send_event(name, packet, out);
+    }
+
+    /// Emits `event` with `args` (a tuple spreads into several arguments).
+    ///
+    /// With `options.ack`, the returned id gets exactly one [`Output::Ack`]: the answer, or
+    /// a timeout. While not connected the packet is buffered and sent on connection, in
+    /// order (a volatile one is dropped). With [`Delivery::retries`], non-volatile emits
+    /// go through the retry queue.
     pub fn emit<T: serde::Serialize + ?Sized>(
         &mut self,
         event: &str,
         args: &T,
-        ack_deadline: Option<f64>,
+        options: EmitOptions,
+        now: f64,
     ) -> Result<(Option<i64>, Vec<Output>), ParserError> {
-        let mut packet = Packet::event(self.namespace.clone(), codec::event_value(event, args)?);
-        let ack_id = ack_deadline.map(|deadline| {
-            let id = self.next_ack_id;
-            self.next_ack_id += 1;
+        let value = codec::event_value(event, args)?;
+        let mut out = Vec::new();
+        if self.delivery.retries.is_some() && !options.volatile {
+            let id = self.new_ack_id();
+            self.queue.push_back(Queued {
+                id,
+                wants_ack: options.ack,
+                name: event.to_owned(),
+                value,
+                timeout_ms: options.timeout_ms,
+                tries: 0,
+                in_flight: None,
+            });
+            self.drain_queue(now, &mut out);
+            return Ok((options.ack.then_some(id), out));
+        }
+        if options.volatile && !self.connected() {
+            return Ok((None, out));
+        }
+        let mut packet = Packet::event(self.namespace.clone(), value);
+        let ack_id = options.ack.then(|| {
+            let id = self.new_ack_id();
             packet.inner.set_ack_id(id);
-            self.pending_acks.insert(id, deadline.is_finite().then_some(deadline));
+            let deadline = self.deadline(now, options.timeout_ms);
+            self.pending_acks.insert(id, PendingAck { deadline, queued: false });
             id
         });
-        let out = if self.connected() {
-            codec::encode(packet).into_iter().map(Output::Send).collect()
+        if self.connected() {
+            self.send_event(event.to_owned(), packet, &mut out);
         } else {
-            self.buffer.push_back(packet);
-            Vec::new()
-        };
+            self.buffer.push_back((event.to_owned(), packet));
+        }
         Ok((ack_id, out))
     }
 
@@ -313,18 +452,33 @@ impl Core {
         out
     }
 
-    /// Fires ack timeouts and detects a silent server. Call it regularly.
+    /// Fires ack timeouts, retries, and detects a silent server. Call it regularly.
     pub fn tick(&mut self, now: f64) -> Vec<Output> {
         let mut out = Vec::new();
-        let expired: Vec<i64> = self
+        let expired: Vec<(i64, PendingAck)> = self
             .pending_acks
             .iter()
-            .filter(|(_, deadline)| deadline.is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(id, p)| (*id, *p))
             .collect();
-        for id in expired {
+        for (id, pending) in expired {
             self.pending_acks.remove(&id);
-            out.push(Output::Ack { id, result: Err(AckTimeout) });
+            if !pending.queued {
+                out.push(Output::Ack { id, result: Err(AckTimeout) });
+                continue;
+            }
+            let retries = self.delivery.retries.unwrap_or(0);
+            let Some(head) = self.queue.front_mut().filter(|q| q.in_flight == Some(id)) else {
+                continue;
+            };
+            head.in_flight = None;
+            if head.tries > retries {
+                let failed = self.queue.pop_front().expect("front checked");
+                if failed.wants_ack {
+                    out.push(Output::Ack { id: failed.id, result: Err(AckTimeout) });
+                }
+            }
+            self.drain_queue(now, &mut out);
         }
         if let Some(h) = self.heartbeat
             && now - h.last_ping > h.allowed_silence
@@ -334,9 +488,9 @@ impl Core {
         out
     }
 
-    /// Number of emits buffered while disconnected.
-    pub fn buffered(&self) -> usize {
-        self.buffer.len()
+    /// Emits waiting: buffered while disconnected, plus the retry queue.
+    pub fn waiting(&self) -> usize {
+        self.buffer.len() + self.queue.len()
     }
 }
 
@@ -345,6 +499,10 @@ mod tests {
     use super::*;
 
     const OPEN: &str = r#"0{"sid":"e1","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
+
+    fn with_ack(timeout_ms: f64) -> EmitOptions {
+        EmitOptions { ack: true, timeout_ms: Some(timeout_ms), volatile: false }
+    }
 
     fn text(s: &str) -> Frame {
         Frame::Text(s.into())
@@ -360,7 +518,11 @@ mod tests {
     }
 
     fn connected_core() -> Core {
-        let mut core = Core::new("/", Some(serde_json::json!({"serverOffset": 3})));
+        connected_core_with(Delivery::default())
+    }
+
+    fn connected_core_with(delivery: Delivery) -> Core {
+        let mut core = Core::new("/", Some(serde_json::json!({"serverOffset": 3})), delivery);
         core.transport_opened();
         let out = core.receive(text(OPEN), 0.0);
         assert_eq!(sent(&out), [r#"40{"serverOffset":3}"#]);
@@ -379,7 +541,7 @@ mod tests {
     #[test]
     fn an_ack_timeout_fires_once_and_a_late_ack_is_ignored() {
         let mut core = connected_core();
-        let (id, out) = core.emit("request", &(1, "x"), Some(100.0)).unwrap();
+        let (id, out) = core.emit("request", &(1, "x"), with_ack(100.0), 0.0).unwrap();
         let id = id.unwrap();
         assert_eq!(sent(&out), [format!(r#"42{id}["request",1,"x"]"#)]);
         assert!(core.tick(99.0).is_empty());
@@ -392,7 +554,7 @@ mod tests {
     #[test]
     fn an_ack_in_time_is_delivered_once() {
         let mut core = connected_core();
-        let (id, _) = core.emit("request", &("a",), Some(1000.0)).unwrap();
+        let (id, _) = core.emit("request", &("a",), with_ack(1000.0), 0.0).unwrap();
         let out = core.receive(text(&format!(r#"43{}[{{"status":"ok"}}]"#, id.unwrap())), 5.0);
         let [Output::Ack { result: Ok(payload), .. }] = out.as_slice() else { panic!("{out:?}") };
         let reply: serde_json::Value = payload.decode().unwrap();
@@ -402,12 +564,14 @@ mod tests {
 
     #[test]
     fn emits_while_disconnected_flush_in_order_on_connect() {
-        let mut core = Core::new("/", None);
+        let mut core = Core::new("/", None, Delivery::default());
         for i in 0..3 {
-            let (_, out) = core.emit("chat message", &(format!("m{i}"),), None).unwrap();
+            let (_, out) = core.emit("chat message", &(format!("m{i}"),), EmitOptions::default(), 0.0).unwrap();
             assert!(out.is_empty());
         }
-        assert_eq!(core.buffered(), 3);
+        let volatile = EmitOptions { volatile: true, ..EmitOptions::default() };
+        core.emit("typing", &(), volatile, 0.0).unwrap();
+        assert_eq!(core.waiting(), 3);
         core.transport_opened();
         core.receive(text(OPEN), 0.0);
         let out = core.receive(text(r#"40{"sid":"s2"}"#), 0.0);
@@ -436,10 +600,69 @@ mod tests {
         let out = core.receive(text("41"), 2.0);
         assert!(out.iter().any(|o| matches!(o, Output::Disconnected(r) if !r.reconnects())));
 
-        let mut refused = Core::new("/", None);
+        let mut refused = Core::new("/", None, Delivery::default());
         refused.transport_opened();
         refused.receive(text(OPEN), 0.0);
         let out = refused.receive(text(r#"44{"message":"not allowed"}"#), 0.0);
         assert!(out.iter().any(|o| matches!(o, Output::ConnectError(m) if m.contains("not allowed"))));
+    }
+
+    #[test]
+    fn retries_resend_the_same_packet_until_acknowledged_then_move_on() {
+        let mut core = connected_core_with(Delivery { ack_timeout_ms: Some(100.0), retries: Some(2) });
+        let (first, out) =
+            core.emit("chat message", &("a", "k-0"), EmitOptions { ack: true, ..EmitOptions::default() }, 0.0).unwrap();
+        // Ids: 0 is the caller's, 1 the first attempt's on the wire.
+        assert_eq!(sent(&out), [r#"421["chat message","a","k-0"]"#]);
+        // The second waits for the first.
+        let (_, out) = core.emit("chat message", &("b", "k-1"), EmitOptions::default(), 0.0).unwrap();
+        assert!(sent(&out).is_empty());
+        // No ack in time: the same packet again, with a new ack id.
+        assert_eq!(sent(&core.tick(100.0)), [r#"423["chat message","a","k-0"]"#]);
+        // The stale ack id is ignored; the current one completes the first emit.
+        assert!(core.receive(text(r#"431[{"status":"ok"}]"#), 110.0).is_empty());
+        let out = core.receive(text(r#"433[{"status":"ok"}]"#), 120.0);
+        assert!(matches!(&out[0], Output::Ack { id, result: Ok(_) } if Some(*id) == first));
+        assert_eq!(sent(&out), [r#"424["chat message","b","k-1"]"#]);
+    }
+
+    #[test]
+    fn retries_give_up_after_the_last_try_and_report_one_timeout() {
+        let mut core = connected_core_with(Delivery { ack_timeout_ms: Some(50.0), retries: Some(1) });
+        let (id, _) =
+            core.emit("chat message", &("a",), EmitOptions { ack: true, ..EmitOptions::default() }, 0.0).unwrap();
+        core.emit("chat message", &("b",), EmitOptions::default(), 0.0).unwrap();
+        assert_eq!(sent(&core.tick(50.0)).len(), 1, "second try");
+        let out = core.tick(100.0);
+        assert!(matches!(&out[0], Output::Ack { id: i, result: Err(AckTimeout) } if Some(*i) == id));
+        assert_eq!(sent(&out), [r#"424["chat message","b"]"#], "then the next packet");
+        assert_eq!(core.waiting(), 1);
+    }
+
+    #[test]
+    fn a_packet_in_flight_is_sent_again_after_a_reconnection() {
+        let mut core = connected_core_with(Delivery { ack_timeout_ms: Some(1000.0), retries: Some(3) });
+        core.emit("chat message", &("a",), EmitOptions::default(), 0.0).unwrap();
+        core.transport_closed();
+        assert!(sent(&core.tick(5000.0)).is_empty(), "nothing is sent while disconnected");
+        core.transport_opened();
+        core.receive(text(OPEN), 6000.0);
+        let out = core.receive(text(r#"40{"sid":"s3"}"#), 6000.0);
+        assert_eq!(sent(&out), [r#"422["chat message","a"]"#]);
+    }
+
+    #[test]
+    fn outgoing_events_are_reported_when_sent() {
+        let mut core = Core::new("/", None, Delivery::default());
+        let (_, out) = core.emit("hello", &(1,), EmitOptions::default(), 0.0).unwrap();
+        assert!(out.is_empty(), "buffered, not sent yet");
+        core.transport_opened();
+        core.receive(text(OPEN), 0.0);
+        let out = core.receive(text(r#"40{"sid":"s4"}"#), 0.0);
+        let [Output::Connected { .. }, Output::Outgoing { name, payload }, Output::Send(_)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(name, "hello");
+        assert_eq!(payload.decode::<(i32,)>().unwrap(), (1,));
     }
 }

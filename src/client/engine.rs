@@ -114,7 +114,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             open,
-            EnginePacket::Open(OpenPacket { sid: "abc".into(), ping_interval: 25000, ping_timeout: 20000, max_payload: 1_000_000 })
+            EnginePacket::Open(OpenPacket {
+                sid: "abc".into(),
+                ping_interval: 25000,
+                ping_timeout: 20000,
+                max_payload: 1_000_000
+            })
         );
         assert_eq!(EnginePacket::decode(Frame::Text("2".into())).unwrap(), EnginePacket::Ping);
         assert_eq!(EnginePacket::decode(Frame::Text("1".into())).unwrap(), EnginePacket::Close);

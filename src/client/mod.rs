@@ -24,6 +24,9 @@ pub mod core;
 pub mod engine;
 pub mod socket;
 
-pub use self::core::{AckTimeout, DisconnectReason, Payload};
+pub use self::core::{AckTimeout, Delivery, DisconnectReason, EmitOptions, Payload};
 pub use context::{SocketContext, provide_socket, use_socket};
-pub use socket::{ConnectionState, Environment, ListenerGuard, Socket, SocketOptions, Timer, Transport, TransportSink};
+pub use socket::{
+    AckError, ConnectionState, Emitter, Environment, ListenerGuard, Socket, SocketOptions, Timer, Transport,
+    TransportSink,
+};

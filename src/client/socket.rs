@@ -7,8 +7,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
+use std::future::Future;
+
 use super::backoff::Backoff;
-use super::core::{AckTimeout, Core, DisconnectReason, Output, Payload};
+use super::codec::ParserError;
+use super::core::{AckTimeout, Core, Delivery, DisconnectReason, EmitOptions, Output, Payload};
 use super::engine::Frame;
 
 /// An open (or opening) transport.
@@ -86,12 +89,21 @@ pub struct SocketOptions {
     pub reconnection: bool,
     /// Reconnection delays.
     pub backoff: Backoff,
+    /// Default ack timeout and retries (client delivery).
+    pub delivery: Delivery,
 }
 
 impl SocketOptions {
     /// Options for `url` with every default.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), namespace: "/".into(), auth: None, reconnection: true, backoff: Backoff::default() }
+        Self {
+            url: url.into(),
+            namespace: "/".into(),
+            auth: None,
+            reconnection: true,
+            backoff: Backoff::default(),
+            delivery: Delivery::default(),
+        }
     }
 }
 
@@ -121,7 +133,23 @@ impl ConnectionState {
 }
 
 type Listener = Rc<dyn Fn(&Payload, Option<i64>)>;
+type AnyListener = Rc<dyn Fn(&str, &Payload)>;
+type StateListener = Rc<dyn Fn(&ConnectionState)>;
 type AckCallback = Box<dyn FnOnce(Result<Payload, AckTimeout>)>;
+
+/// Why an emit with an ack did not get its answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    /// No answer in time.
+    #[error(transparent)]
+    Timeout(#[from] AckTimeout),
+    /// The arguments could not be encoded.
+    #[error("cannot encode the arguments: {0}")]
+    Encode(#[from] ParserError),
+    /// The socket was dropped before the answer came.
+    #[error("the socket was dropped")]
+    SocketDropped,
+}
 
 struct Inner {
     env: Box<dyn Environment>,
@@ -131,7 +159,9 @@ struct Inner {
     /// Bumped for every transport, so a replaced one's late events are ignored.
     generation: Cell<u64>,
     listeners: RefCell<HashMap<String, Vec<(u64, Listener)>>>,
-    state_listeners: RefCell<Vec<(u64, Rc<dyn Fn(&ConnectionState)>)>>,
+    any_listeners: RefCell<Vec<(u64, AnyListener)>>,
+    outgoing_listeners: RefCell<Vec<(u64, AnyListener)>>,
+    state_listeners: RefCell<Vec<(u64, StateListener)>>,
     next_listener_id: Cell<u64>,
     acks: RefCell<HashMap<i64, AckCallback>>,
     state: RefCell<ConnectionState>,
@@ -161,11 +191,19 @@ impl ListenerGuard {
 impl Drop for ListenerGuard {
     fn drop(&mut self) {
         if let Some(inner) = self.socket.upgrade() {
-            for list in inner.listeners.borrow_mut().values_mut() {
-                list.retain(|(id, _)| *id != self.id);
-            }
-            inner.state_listeners.borrow_mut().retain(|(id, _)| *id != self.id);
+            inner.remove_listener(self.id);
         }
+    }
+}
+
+impl Inner {
+    fn remove_listener(&self, id: u64) {
+        for list in self.listeners.borrow_mut().values_mut() {
+            list.retain(|(l, _)| *l != id);
+        }
+        self.any_listeners.borrow_mut().retain(|(l, _)| *l != id);
+        self.outgoing_listeners.borrow_mut().retain(|(l, _)| *l != id);
+        self.state_listeners.borrow_mut().retain(|(l, _)| *l != id);
     }
 }
 
@@ -175,7 +213,7 @@ const TICK_MS: u32 = 100;
 impl Socket {
     /// A socket that is not connected yet: call [`connect`](Self::connect).
     pub fn new(options: SocketOptions, env: impl Environment) -> Self {
-        let core = Core::new(options.namespace.clone(), options.auth.clone());
+        let core = Core::new(options.namespace.clone(), options.auth.clone(), options.delivery);
         Self(Rc::new(Inner {
             env: Box::new(env),
             backoff: RefCell::new(options.backoff.clone()),
@@ -184,6 +222,8 @@ impl Socket {
             transport: RefCell::new(None),
             generation: Cell::new(0),
             listeners: RefCell::default(),
+            any_listeners: RefCell::default(),
+            outgoing_listeners: RefCell::default(),
             state_listeners: RefCell::default(),
             next_listener_id: Cell::new(0),
             acks: RefCell::default(),
@@ -263,45 +303,107 @@ impl Socket {
     pub fn on_with_ack(&self, event: &str, listener: impl Fn(&Payload, Option<i64>) + 'static) -> ListenerGuard {
         let id = self.next_id();
         self.inner().listeners.borrow_mut().entry(event.to_owned()).or_default().push((id, Rc::new(listener)));
-        ListenerGuard { socket: Rc::downgrade(&self.0), id }
+        self.guard(id)
+    }
+
+    /// Calls `listener` with the next `event` only.
+    pub fn once(&self, event: &str, listener: impl FnOnce(&Payload) + 'static) -> ListenerGuard {
+        let id = self.next_id();
+        let listener = RefCell::new(Some(listener));
+        let weak = Rc::downgrade(&self.0);
+        let wrapper: Listener = Rc::new(move |payload, _| {
+            if let Some(listener) = listener.borrow_mut().take() {
+                if let Some(inner) = weak.upgrade() {
+                    inner.remove_listener(id);
+                }
+                listener(payload);
+            }
+        });
+        self.inner().listeners.borrow_mut().entry(event.to_owned()).or_default().push((id, wrapper));
+        self.guard(id)
+    }
+
+    /// Removes every listener of `event` (including those whose guards are still alive).
+    pub fn off(&self, event: &str) {
+        self.inner().listeners.borrow_mut().remove(event);
+    }
+
+    /// Calls `listener` with the name and arguments of every incoming event (`onAny`).
+    pub fn on_any(&self, listener: impl Fn(&str, &Payload) + 'static) -> ListenerGuard {
+        let id = self.next_id();
+        self.inner().any_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.guard(id)
+    }
+
+    /// Removes every [`on_any`](Self::on_any) listener (`offAny`).
+    pub fn off_any(&self) {
+        self.inner().any_listeners.borrow_mut().clear();
+    }
+
+    /// Calls `listener` with every outgoing event, when it is actually sent
+    /// (`onAnyOutgoing`): a buffered emit is reported on reconnection, each retry again.
+    pub fn on_any_outgoing(&self, listener: impl Fn(&str, &Payload) + 'static) -> ListenerGuard {
+        let id = self.next_id();
+        self.inner().outgoing_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.guard(id)
+    }
+
+    /// Removes every [`on_any_outgoing`](Self::on_any_outgoing) listener (`offAnyOutgoing`).
+    pub fn off_any_outgoing(&self) {
+        self.inner().outgoing_listeners.borrow_mut().clear();
     }
 
     /// Calls `listener` with every change of [`ConnectionState`].
     pub fn on_state(&self, listener: impl Fn(&ConnectionState) + 'static) -> ListenerGuard {
         let id = self.next_id();
         self.inner().state_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.guard(id)
+    }
+
+    fn guard(&self, id: u64) -> ListenerGuard {
         ListenerGuard { socket: Rc::downgrade(&self.0), id }
     }
 
     /// Emits `event` with `args` (a tuple spreads into several arguments). While
     /// disconnected, the packet waits and is sent in order on reconnection.
-    pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), super::codec::ParserError> {
-        let (_, out) = self.inner().core.borrow_mut().emit(event, args, None)?;
-        self.run(out);
-        Ok(())
+    pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), ParserError> {
+        self.emitter().emit(event, args)
     }
 
-    /// Emits with an acknowledgement: `callback` gets the server's answer, or
-    /// [`AckTimeout`] after `timeout_ms` (never, with `None`). It is called exactly once.
-    pub fn emit_with_ack<T: serde::Serialize + ?Sized>(
-        &self,
-        event: &str,
-        args: &T,
-        timeout_ms: Option<u32>,
-        callback: impl FnOnce(Result<Payload, AckTimeout>) + 'static,
-    ) -> Result<(), super::codec::ParserError> {
-        let deadline = timeout_ms.map_or(f64::INFINITY, |ms| self.inner().env.now() + f64::from(ms));
-        let (id, out) = self.inner().core.borrow_mut().emit(event, args, Some(deadline))?;
-        if let Some(id) = id {
-            self.inner().acks.borrow_mut().insert(id, Box::new(callback));
-        }
-        self.run(out);
-        Ok(())
+    /// An emit with an ack timeout, as socket.io-client's `socket.timeout(ms)`.
+    pub fn timeout(&self, ms: u32) -> Emitter<'_> {
+        self.emitter().timeout(ms)
+    }
+
+    /// An emit dropped rather than buffered while disconnected (`socket.volatile`).
+    pub fn volatile(&self) -> Emitter<'_> {
+        self.emitter().volatile()
+    }
+
+    /// An emit with default options, to configure.
+    pub fn emitter(&self) -> Emitter<'_> {
+        Emitter { socket: self, timeout_ms: None, volatile: false }
     }
 
     /// Answers an event the server sent with an ack id.
-    pub fn ack<T: serde::Serialize + ?Sized>(&self, ack_id: i64, args: &T) -> Result<(), super::codec::ParserError> {
+    pub fn ack<T: serde::Serialize + ?Sized>(&self, ack_id: i64, args: &T) -> Result<(), ParserError> {
         let out = self.inner().core.borrow_mut().ack(ack_id, args)?;
+        self.run(out);
+        Ok(())
+    }
+
+    fn emit_with(
+        &self,
+        event: &str,
+        args: &(impl serde::Serialize + ?Sized),
+        options: EmitOptions,
+        callback: Option<AckCallback>,
+    ) -> Result<(), ParserError> {
+        let now = self.inner().env.now();
+        let (id, out) = self.inner().core.borrow_mut().emit(event, args, options, now)?;
+        if let (Some(id), Some(callback)) = (id, callback) {
+            self.inner().acks.borrow_mut().insert(id, callback);
+        }
         self.run(out);
         Ok(())
     }
@@ -354,7 +456,19 @@ impl Socket {
                 Output::ConnectError(message) => {
                     self.set_state(ConnectionState::Disconnected(format!("refused: {message}")));
                 }
+                Output::Outgoing { name, payload } => {
+                    let listeners: Vec<AnyListener> =
+                        self.inner().outgoing_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
+                    for listener in listeners {
+                        listener(&name, &payload);
+                    }
+                }
                 Output::Event { name, payload, ack_id } => {
+                    let any: Vec<AnyListener> =
+                        self.inner().any_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
+                    for listener in any {
+                        listener(&name, &payload);
+                    }
                     let listeners: Vec<Listener> = self
                         .inner()
                         .listeners
@@ -399,5 +513,278 @@ impl Socket {
             }),
         );
         self.inner().reconnect_timer.replace(Some(timer));
+    }
+}
+
+/// One emit's options, built from [`Socket::timeout`], [`Socket::volatile`] or
+/// [`Socket::emitter`]; finished by one of its `emit` methods.
+#[must_use = "nothing is sent until an emit method is called"]
+pub struct Emitter<'a> {
+    socket: &'a Socket,
+    timeout_ms: Option<u32>,
+    volatile: bool,
+}
+
+impl Emitter<'_> {
+    /// Gives up waiting for the ack after `ms` milliseconds.
+    pub fn timeout(mut self, ms: u32) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+
+    /// Drops the event rather than buffering it while disconnected; never retried.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    fn options(&self, ack: bool) -> EmitOptions {
+        EmitOptions { ack, timeout_ms: self.timeout_ms.map(f64::from), volatile: self.volatile }
+    }
+
+    /// Emits without asking for an ack.
+    pub fn emit<T: serde::Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), ParserError> {
+        self.socket.emit_with(event, args, self.options(false), None)
+    }
+
+    /// Emits asking for an ack; `callback` gets the answer or [`AckTimeout`], exactly once
+    /// (the tutorial's callback flavour).
+    pub fn emit_with_callback<T: serde::Serialize + ?Sized>(
+        self,
+        event: &str,
+        args: &T,
+        callback: impl FnOnce(Result<Payload, AckTimeout>) + 'static,
+    ) -> Result<(), ParserError> {
+        self.socket.emit_with(event, args, self.options(true), Some(Box::new(callback)))
+    }
+
+    /// Emits asking for an ack and resolves to the answer (the tutorial's `emitWithAck`).
+    pub fn emit_with_ack<T: serde::Serialize + ?Sized>(
+        self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Payload, AckError>> + 'static {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let sent = self.socket.emit_with(
+            event,
+            args,
+            self.options(true),
+            Some(Box::new(move |result| {
+                let _ = tx.send(result);
+            })),
+        );
+        async move {
+            sent?;
+            match rx.await {
+                Ok(result) => result.map_err(AckError::from),
+                Err(_) => Err(AckError::SocketDropped),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The socket driven by a scripted environment: a fake transport that records frames,
+    //! and a manual clock whose timers fire when the test advances it.
+    use super::*;
+    use std::task::{Context, Poll, Waker};
+
+    type ScheduledTimer = (f64, u64, Option<Box<dyn FnOnce()>>);
+
+    #[derive(Default)]
+    struct World {
+        now: Cell<f64>,
+        sent: RefCell<Vec<String>>,
+        opened: Cell<u32>,
+        sink: RefCell<Option<TransportSink>>,
+        /// (due time, id, callback)
+        timers: RefCell<Vec<ScheduledTimer>>,
+        next_timer: Cell<u64>,
+        cancelled: RefCell<Vec<u64>>,
+    }
+
+    #[derive(Clone, Default)]
+    struct Fake(Rc<World>);
+
+    struct FakeTransport(Rc<World>);
+    impl Transport for FakeTransport {
+        fn send(&self, frame: Frame) {
+            if let Frame::Text(t) = frame {
+                self.0.sent.borrow_mut().push(t);
+            }
+        }
+        fn close(&self) {}
+    }
+
+    struct FakeTimer(Rc<World>, u64);
+    impl Timer for FakeTimer {}
+    impl Drop for FakeTimer {
+        fn drop(&mut self) {
+            self.0.cancelled.borrow_mut().push(self.1);
+        }
+    }
+
+    impl Environment for Fake {
+        fn open(&self, _url: &str, sink: TransportSink) -> Box<dyn Transport> {
+            self.0.opened.set(self.0.opened.get() + 1);
+            self.0.sink.replace(Some(sink));
+            Box::new(FakeTransport(self.0.clone()))
+        }
+        fn set_timeout(&self, ms: u32, callback: Box<dyn FnOnce()>) -> Box<dyn Timer> {
+            let id = self.0.next_timer.get();
+            self.0.next_timer.set(id + 1);
+            self.0.timers.borrow_mut().push((self.0.now.get() + f64::from(ms), id, Some(callback)));
+            Box::new(FakeTimer(self.0.clone(), id))
+        }
+        fn now(&self) -> f64 {
+            self.0.now.get()
+        }
+        fn random(&self) -> f64 {
+            0.5
+        }
+    }
+
+    impl Fake {
+        /// Moves the clock forward, firing due timers that were not cancelled.
+        fn advance(&self, ms: f64) {
+            let end = self.0.now.get() + ms;
+            loop {
+                let due = {
+                    let mut timers = self.0.timers.borrow_mut();
+                    timers.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let cancelled = self.0.cancelled.borrow();
+                    timers.retain(|t| !cancelled.contains(&t.1));
+                    match timers.first() {
+                        Some(t) if t.0 <= end => Some(timers.remove(0)),
+                        _ => None,
+                    }
+                };
+                let Some((at, _, callback)) = due else { break };
+                self.0.now.set(at);
+                if let Some(callback) = callback {
+                    callback();
+                }
+            }
+            self.0.now.set(end);
+        }
+
+        fn sink(&self) -> TransportSink {
+            self.0.sink.borrow().clone().expect("a transport was opened")
+        }
+
+        /// The server side of a handshake.
+        fn accept(&self, sid: &str) {
+            let sink = self.sink();
+            sink.opened();
+            sink.frame(Frame::Text(r#"0{"sid":"e","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#.into()));
+            sink.frame(Frame::Text(format!(r#"40{{"sid":"{sid}"}}"#)));
+        }
+
+        fn take_sent(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.sent.borrow_mut())
+        }
+    }
+
+    fn socket(fake: &Fake) -> Socket {
+        Socket::new(SocketOptions::new("ws://test/socket.io/"), fake.clone())
+    }
+
+    #[test]
+    fn reconnects_with_backoff_and_flushes_the_buffer_in_order() {
+        let fake = Fake::default();
+        let socket = socket(&fake);
+        let states = Rc::new(RefCell::new(Vec::new()));
+        let seen = states.clone();
+        socket.on_state(move |s| seen.borrow_mut().push(s.clone())).forget();
+        socket.connect();
+        fake.accept("a");
+        assert!(socket.connected());
+
+        fake.sink().closed();
+        assert_eq!(states.borrow().last(), Some(&ConnectionState::Reconnecting { attempt: 1, delay_ms: 1000 }));
+        socket.emit("chat message", &("one",)).unwrap();
+        socket.emit("chat message", &("two",)).unwrap();
+        socket.volatile().emit("typing", &()).unwrap();
+        fake.take_sent();
+
+        fake.advance(999.0);
+        assert_eq!(fake.0.opened.get(), 1, "not before the delay");
+        fake.advance(1.0);
+        assert_eq!(fake.0.opened.get(), 2);
+        // The server is still down: the next delay doubles.
+        fake.sink().closed();
+        assert_eq!(states.borrow().last(), Some(&ConnectionState::Reconnecting { attempt: 2, delay_ms: 2000 }));
+        fake.advance(2000.0);
+        fake.accept("b");
+        assert_eq!(socket.id().as_deref(), Some("b"));
+        let sent = fake.take_sent();
+        assert_eq!(&sent[1..], [r#"42["chat message","one"]"#, r#"42["chat message","two"]"#]);
+    }
+
+    #[test]
+    fn a_server_disconnect_is_final() {
+        let fake = Fake::default();
+        let socket = socket(&fake);
+        socket.connect();
+        fake.accept("a");
+        fake.sink().frame(Frame::Text("41".into()));
+        assert_eq!(socket.state(), ConnectionState::Disconnected("io server disconnect".into()));
+        fake.advance(60_000.0);
+        assert_eq!(fake.0.opened.get(), 1);
+    }
+
+    #[test]
+    fn listeners_once_off_any_and_guards() {
+        let fake = Fake::default();
+        let socket = socket(&fake);
+        socket.connect();
+        fake.accept("a");
+        let log = Rc::new(RefCell::new(Vec::<String>::new()));
+        let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+        let guard = socket.on("news", move |p| l1.borrow_mut().push(format!("on:{}", p.decode::<String>().unwrap())));
+        socket.once("news", move |_| l2.borrow_mut().push("once".into())).forget();
+        socket.on_any(move |name, _| l3.borrow_mut().push(format!("any:{name}"))).forget();
+        socket.on_any_outgoing(move |name, _| l4.borrow_mut().push(format!("out:{name}"))).forget();
+
+        fake.sink().frame(Frame::Text(r#"42["news","a"]"#.into()));
+        fake.sink().frame(Frame::Text(r#"42["news","b"]"#.into()));
+        drop(guard);
+        fake.sink().frame(Frame::Text(r#"42["news","c"]"#.into()));
+        socket.emit("hello", &()).unwrap();
+        socket.off_any();
+        fake.sink().frame(Frame::Text(r#"42["news","d"]"#.into()));
+        assert_eq!(*log.borrow(), ["any:news", "on:a", "once", "any:news", "on:b", "any:news", "out:hello"]);
+    }
+
+    #[test]
+    fn both_ack_flavours_and_a_timeout() {
+        let fake = Fake::default();
+        let socket = socket(&fake);
+        socket.connect();
+        fake.accept("a");
+        fake.take_sent();
+
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        socket
+            .timeout(5000)
+            .emit_with_callback("request", &(serde_json::json!({"foo": "bar"}), "baz"), move |r| {
+                g.borrow_mut().push(r.map(|p| p.decode::<serde_json::Value>().unwrap()["status"].clone()));
+            })
+            .unwrap();
+        let mut future = Box::pin(socket.timeout(5000).emit_with_ack("request2", &(1,)));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(fake.take_sent(), [r#"420["request",{"foo":"bar"},"baz"]"#, r#"421["request2",1]"#]);
+
+        fake.sink().frame(Frame::Text(r#"430[{"status":"ok"}]"#.into()));
+        assert_eq!(*got.borrow(), [Ok(serde_json::json!("ok"))]);
+        fake.advance(5000.0);
+        let Poll::Ready(Err(AckError::Timeout(_))) = future.as_mut().poll(&mut cx) else {
+            panic!("the promise flavour must time out")
+        };
+        fake.sink().frame(Frame::Text(r#"431[{"status":"late"}]"#.into()));
+        assert_eq!(got.borrow().len(), 1, "a late ack is ignored");
     }
 }

@@ -25,12 +25,7 @@ pub enum AckReply<T> {
 impl<T> AckReply<T> {
     /// A failure reply.
     pub fn error(code: AckErrorCode, message: impl Into<String>) -> Self {
-        Self::Error {
-            error: AckError {
-                code,
-                message: message.into(),
-            },
-        }
+        Self::Error { error: AckError { code, message: message.into() } }
     }
 
     /// The reply as a `Result`.

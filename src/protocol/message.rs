@@ -25,10 +25,7 @@ impl ChatMessage {
         (
             &self.content,
             self.server_offset,
-            MessageMeta {
-                sent_at: self.sent_at,
-                client_offset: self.client_offset.as_deref().map(Into::into),
-            },
+            MessageMeta { sent_at: self.sent_at, client_offset: self.client_offset.as_deref().map(Into::into) },
         )
     }
 
@@ -90,9 +87,8 @@ impl<'de> Deserialize<'de> for SendMessageArgs {
                 f.write_str("the arguments (content, clientOffset)")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let content = seq
-                    .next_element::<serde_json::Value>()?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let content =
+                    seq.next_element::<serde_json::Value>()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
                 let client_offset = seq
                     .next_element::<Option<serde_json::Value>>()?
                     .flatten()
@@ -104,10 +100,7 @@ impl<'de> Deserialize<'de> for SendMessageArgs {
                     })
                     .transpose()?;
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(SendMessageArgs {
-                    content,
-                    client_offset,
-                })
+                Ok(SendMessageArgs { content, client_offset })
             }
         }
         // A tuple (not a sequence) so that socketioxide spreads every argument into it.
@@ -136,12 +129,8 @@ mod tests {
 
     #[test]
     fn broadcast_round_trips_through_json() {
-        let msg = ChatMessage {
-            server_offset: 7,
-            content: "hello".into(),
-            sent_at: 1,
-            client_offset: Some("a-0".into()),
-        };
+        let msg =
+            ChatMessage { server_offset: 7, content: "hello".into(), sent_at: 1, client_offset: Some("a-0".into()) };
         let wire = serde_json::to_string(&msg.broadcast_args()).unwrap();
         assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0"}]"#);
         let back = ChatMessage::from_broadcast(serde_json::from_str(&wire).unwrap());

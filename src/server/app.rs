@@ -22,15 +22,10 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
     let health_state = state;
     let router = Router::new()
         .route("/healthz", get(move || healthz(health_state.clone())))
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || provide_context(context_state.clone()),
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(CompressionLayer::new())

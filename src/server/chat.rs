@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use socketioxide::SendError;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use socketioxide_core::adapter::errors::SocketError;
-use socketioxide::SendError;
 use tracing::{debug, warn};
 
 use super::AppState;
@@ -18,11 +18,7 @@ use crate::protocol::{AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, Se
 const REPLAY_PAGE: u32 = 500;
 
 /// A socket connected to `/`: register its handlers, then replay what it missed.
-pub async fn on_connect(
-    socket: SocketRef,
-    TryData(auth): TryData<HandshakeAuth>,
-    State(state): State<AppState>,
-) {
+pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<HandshakeAuth>, State(state): State<AppState>) {
     debug!(sid = %socket.id, "connected");
     socket.on(events::CHAT_MESSAGE, on_chat_message);
     // A malformed or absent auth is not fatal: the client simply gets no replay.
@@ -82,9 +78,8 @@ pub async fn on_chat_message(
         Err(reply) => reply,
         Ok((content, client_offset)) => match state.store.insert(&content, client_offset.as_deref()).await {
             Ok(Inserted::New(message)) => {
-                let reply = AckReply::Ok {
-                    data: SentMessage { server_offset: message.server_offset, duplicate: false },
-                };
+                let reply =
+                    AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } };
                 send_ack(ack, &reply);
                 if let Err(e) = io.emit(events::CHAT_MESSAGE, &message.broadcast_args()).await {
                     warn!(error = %e, "broadcast failed");

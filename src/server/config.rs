@@ -42,11 +42,7 @@ pub struct ChatConfig {
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        Self {
-            database_url: "sqlite://data/socket-chat.db".into(),
-            max_message_bytes: 4000,
-            history_page_size: 50,
-        }
+        Self { database_url: "sqlite://data/socket-chat.db".into(), max_message_bytes: 4000, history_page_size: 50 }
     }
 }
 
@@ -103,19 +99,13 @@ impl Config {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => {
-                return Err(ConfigError::Read {
-                    path: cli.config.clone(),
-                    source,
-                });
+                return Err(ConfigError::Read { path: cli.config.clone(), source });
             }
         };
         let mut chat = match &text {
             Some(text) => {
                 toml::from_str::<FileSections>(text)
-                    .map_err(|source| ConfigError::Chat {
-                        path: cli.config.clone(),
-                        source,
-                    })?
+                    .map_err(|source| ConfigError::Chat { path: cli.config.clone(), source })?
                     .chat
             }
             None => ChatConfig::default(),
@@ -171,7 +161,8 @@ mod tests {
         let from_file = Config::load(&cli(&["--config", p])).unwrap();
         assert_eq!(from_file.chat.max_message_bytes, 10);
         assert_eq!(from_file.chat.history_page_size, 50);
-        let flagged = Config::load(&cli(&["--config", p, "--max-message-bytes", "20", "--addr", "127.0.0.1:0"])).unwrap();
+        let flagged =
+            Config::load(&cli(&["--config", p, "--max-message-bytes", "20", "--addr", "127.0.0.1:0"])).unwrap();
         assert_eq!(flagged.chat.max_message_bytes, 20);
         assert_eq!(flagged.leptos.site_addr.port(), 0);
     }

@@ -55,12 +55,7 @@ struct Row {
 
 impl From<Row> for ChatMessage {
     fn from(row: Row) -> Self {
-        Self {
-            server_offset: row.id,
-            content: row.content,
-            sent_at: row.sent_at,
-            client_offset: row.client_offset,
-        }
+        Self { server_offset: row.id, content: row.content, sent_at: row.sent_at, client_offset: row.client_offset }
     }
 }
 
@@ -81,27 +76,19 @@ impl MessageStore {
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
         }
         // An in-memory database lives in one connection; a file serves concurrent readers.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 4 })
-            .connect_with(options)
-            .await?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 4 }).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
 
     /// Stores a message once per `client_offset`.
-    pub async fn insert(
-        &self,
-        content: &str,
-        client_offset: Option<&str>,
-    ) -> Result<Inserted, StoreError> {
+    pub async fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Inserted, StoreError> {
         let sent_at = now_millis();
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO messages (content, client_offset, sent_at) VALUES (?, ?, ?) \
@@ -129,24 +116,22 @@ impl MessageStore {
 
     /// Up to `limit` messages after `server_offset`, oldest first.
     pub async fn after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, content, sent_at, client_offset FROM messages WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(server_offset)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<Row> =
+            sqlx::query_as("SELECT id, content, sent_at, client_offset FROM messages WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(server_offset)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// The `limit` latest messages, oldest first.
     pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let mut rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, content, sent_at, client_offset FROM messages ORDER BY id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut rows: Vec<Row> =
+            sqlx::query_as("SELECT id, content, sent_at, client_offset FROM messages ORDER BY id DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.reverse();
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -158,9 +143,7 @@ impl MessageStore {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ fn Composer() -> impl IntoView {
             }
         };
         socket.with(|s| {
-            if let Err(e) = s.emit_with_ack(events::CHAT_MESSAGE, &args, Some(SEND_TIMEOUT_MS), on_ack) {
+            if let Err(e) = s.timeout(SEND_TIMEOUT_MS).emit_with_callback(events::CHAT_MESSAGE, &args, on_ack) {
                 error.set(Some(e.to_string()));
             }
         });

@@ -8,9 +8,5 @@ use crate::protocol::ChatMessage;
 #[server]
 pub async fn latest_messages() -> Result<Vec<ChatMessage>, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    state
-        .store
-        .latest(state.config.history_page_size)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    state.store.latest(state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
 }
