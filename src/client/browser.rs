@@ -132,7 +132,16 @@ impl Environment for BrowserEnvironment {
 
 /// `ws://` or `wss://` URL of the page's own server, Engine.IO v4 over WebSocket.
 pub fn same_origin_url() -> Option<String> {
-    let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
-    Some(format!("{scheme}://{}/socket.io/?EIO=4&transport=websocket", location.host().ok()?))
+    web_sys::window()?.location().origin().ok().map(|origin| websocket_url(&origin))
+}
+
+/// The Engine.IO WebSocket URL of the server at `base` (`http://host:port` or `https://…`).
+pub fn websocket_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let base = match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => format!("ws://{base}"),
+    };
+    format!("{base}/socket.io/?EIO=4&transport=websocket")
 }

@@ -3,12 +3,14 @@
 //!
 //! - [`config`]: `Leptos.toml`, environment and flags.
 //! - [`store`]: the SQLite message store.
-//! - [`chat`]: the Socket.IO handlers.
+//! - [`chat`]: the Socket.IO handlers of the chat (namespace `/`).
+//! - [`lab`]: the tutorial's examples (namespace `/lab`).
 //! - [`app`]: the router.
 
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod lab;
 pub mod store;
 
 use std::process::ExitCode;

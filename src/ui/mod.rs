@@ -3,9 +3,11 @@
 //! - [`chat`]: the message list and the composer.
 //! - [`status`]: the connection badge.
 //! - [`history`]: the server function that renders the latest messages with the page.
+//! - [`lab`]: our client runs the tutorial's features against a server, step by step.
 
 pub mod chat;
 pub mod history;
+pub mod lab;
 pub mod status;
 
 use leptos::prelude::*;
@@ -47,6 +49,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 // Async: the whole page, history included, is in the first HTML response.
                 <Route path=path!("") view=chat::ChatPage ssr=SsrMode::Async />
+                <Route path=path!("lab") view=lab::LabPage />
             </Routes>
         </Router>
     }

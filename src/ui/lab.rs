@@ -1,0 +1,295 @@
+//! `/lab`: our Socket.IO client runs the tutorial's features against a server, step by
+//! step, and shows each result. `?server=http://host:port` picks another server (the
+//! official Node.js one in our tests); by default, the page's own.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// One step of the scenario, as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// What is tried.
+    pub name: &'static str,
+    /// `pending`, `running`, `waiting` (for the tester to act), `ok` or `failed`.
+    pub status: &'static str,
+    /// What happened.
+    pub detail: String,
+}
+
+/// The scenario's steps, in order.
+pub const STEPS: [&str; 10] = [
+    "connect with auth",
+    "ack callback",
+    "ack promise",
+    "ack timeout",
+    "server-to-client ack",
+    "binary both ways",
+    "room broadcast",
+    "catch-all listeners",
+    "server disconnect",
+    "reconnect after restart",
+];
+
+/// The scenario page.
+#[component]
+pub fn LabPage() -> impl IntoView {
+    let query = use_query_map();
+    let steps = RwSignal::new(
+        STEPS.iter().map(|name| Step { name, status: "pending", detail: String::new() }).collect::<Vec<_>>(),
+    );
+    Effect::new(move |_| {
+        let server = query.with_untracked(|q| q.get("server"));
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(scenario::run(server, steps));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = server;
+    });
+    view! {
+        <main class="lab">
+            <h1>"Client lab"</h1>
+            <p class="lab-intro">"Our Rust Socket.IO client runs the tutorial's features against the server, one by one."</p>
+            <ol class="lab-steps">
+                <For each=move || steps.get() key=|s| (s.name, s.status, s.detail.clone()) let(step)>
+                    <li data-testid="lab-step" data-step=step.name data-status=step.status class=step.status>
+                        <span class="lab-name">{step.name}</span>
+                        <span class="lab-detail">{step.detail}</span>
+                    </li>
+                </For>
+            </ol>
+        </main>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod scenario {
+    //! The steps. Each returns `Ok(detail)` or `Err(reason)`; a failure stops the run.
+
+    use std::future::Future;
+
+    use bytes::Bytes;
+    use futures_channel::oneshot;
+    use leptos::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{STEPS, Step};
+    use crate::client::browser::{BrowserEnvironment, same_origin_url, websocket_url};
+    use crate::client::{AckError, ConnectionState, ListenerGuard, Payload, Socket, SocketOptions};
+    use crate::protocol::events::lab;
+
+    type Outcome = Result<String, String>;
+
+    pub async fn run(server: Option<String>, steps: RwSignal<Vec<Step>>) {
+        let url = match server.as_deref() {
+            Some(base) => websocket_url(base),
+            None => same_origin_url().unwrap_or_default(),
+        };
+        let mut options = SocketOptions::new(url);
+        options.namespace = lab::NAMESPACE.into();
+        options.auth = Some(json!({ "token": "lab-token" }));
+        let socket = Socket::new(options, BrowserEnvironment);
+        for (index, name) in STEPS.iter().enumerate() {
+            set(steps, index, "running", String::new());
+            let outcome = match index {
+                0 => connect_with_auth(&socket).await,
+                1 => ack_callback(&socket).await,
+                2 => ack_promise(&socket).await,
+                3 => ack_timeout(&socket).await,
+                4 => server_to_client_ack(&socket).await,
+                5 => binary_both_ways(&socket).await,
+                6 => room_broadcast(&socket).await,
+                7 => catch_all(&socket).await,
+                8 => server_disconnect(&socket).await,
+                _ => reconnect_after_restart(&socket, steps, index).await,
+            };
+            match outcome {
+                Ok(detail) => set(steps, index, "ok", detail),
+                Err(reason) => {
+                    leptos::logging::warn!("lab step {name} failed: {reason}");
+                    set(steps, index, "failed", reason);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn set(steps: RwSignal<Vec<Step>>, index: usize, status: &'static str, detail: String) {
+        steps.update(|s| {
+            s[index].status = status;
+            s[index].detail = detail;
+        });
+    }
+
+    /// The next `event`'s arguments.
+    fn next_event(socket: &Socket, event: &str) -> impl Future<Output = Payload> + 'static {
+        let (tx, rx) = oneshot::channel();
+        let mut tx = Some(tx);
+        let guard = socket.once(event, move |p| {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(p.clone());
+            }
+        });
+        async move {
+            let payload = rx.await.expect("the listener lives until it fires");
+            drop(guard);
+            payload
+        }
+    }
+
+    /// The next connection state that `accept` takes.
+    fn next_state(
+        socket: &Socket,
+        accept: impl Fn(&ConnectionState) -> bool + 'static,
+    ) -> impl Future<Output = ConnectionState> + 'static {
+        let (tx, rx) = oneshot::channel();
+        let tx = std::cell::RefCell::new(Some(tx));
+        let guard: ListenerGuard = socket.on_state(move |s| {
+            if accept(s)
+                && let Some(tx) = tx.borrow_mut().take()
+            {
+                let _ = tx.send(s.clone());
+            }
+        });
+        async move {
+            let state = rx.await.expect("the listener lives until it fires");
+            drop(guard);
+            state
+        }
+    }
+
+    fn status_of(payload: &Payload) -> Result<String, String> {
+        let reply: Value = payload.decode().map_err(|e| e.to_string())?;
+        reply["status"].as_str().map(str::to_owned).ok_or_else(|| format!("no status in {reply}"))
+    }
+
+    async fn connect_with_auth(socket: &Socket) -> Outcome {
+        let welcome = next_event(socket, lab::WELCOME);
+        socket.connect();
+        let welcome: Value = welcome.await.decode().map_err(|e| e.to_string())?;
+        if welcome["auth"]["token"] != "lab-token" {
+            return Err(format!("the server saw auth {}", welcome["auth"]));
+        }
+        if welcome["id"].as_str() != socket.id().as_deref() {
+            return Err(format!("socket id {:?} but the server says {}", socket.id(), welcome["id"]));
+        }
+        Ok(format!("connected as {}", socket.id().unwrap_or_default()))
+    }
+
+    async fn ack_callback(socket: &Socket) -> Outcome {
+        let (tx, rx) = oneshot::channel();
+        socket
+            .timeout(5000)
+            .emit_with_callback(lab::REQUEST, &(json!({ "foo": "bar" }), "baz"), move |result| {
+                let _ = tx.send(result);
+            })
+            .map_err(|e| e.to_string())?;
+        let payload = rx.await.map_err(|_| "callback dropped".to_owned())?.map_err(|e| e.to_string())?;
+        let status = status_of(&payload)?;
+        if status == "ok" { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
+    }
+
+    async fn ack_promise(socket: &Socket) -> Outcome {
+        let payload = socket
+            .timeout(5000)
+            .emit_with_ack(lab::REQUEST2, &(json!({ "foo": "bar" }), "baz"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = status_of(&payload)?;
+        if status == "ok from request 2" { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
+    }
+
+    async fn ack_timeout(socket: &Socket) -> Outcome {
+        socket.timeout(5000).emit_with_ack(lab::WITHHOLD, &true).await.map_err(|e| e.to_string())?;
+        let result = socket.timeout(300).emit_with_ack(lab::REQUEST, &(json!({ "foo": "bar" }), "baz")).await;
+        socket.timeout(5000).emit_with_ack(lab::WITHHOLD, &false).await.map_err(|e| e.to_string())?;
+        match result {
+            Err(AckError::Timeout(e)) => Ok(e.to_string()),
+            Ok(_) => Err("the server answered although told to withhold".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn server_to_client_ack(socket: &Socket) -> Outcome {
+        let answering = socket.clone();
+        let guard = socket.on_with_ack(lab::RTT_PROBE, move |payload, ack_id| {
+            if let (Ok(token), Some(id)) = (payload.decode::<String>(), ack_id) {
+                let _ = answering.ack(id, &(token,));
+            }
+        });
+        let measured = next_event(socket, lab::RTT_MEASURED);
+        socket.emit(lab::RTT, &()).map_err(|e| e.to_string())?;
+        let measured: Value = measured.await.decode().map_err(|e| e.to_string())?;
+        drop(guard);
+        if measured["echoed"] == true {
+            Ok(format!("round trip {:.1} ms", measured["ms"].as_f64().unwrap_or_default()))
+        } else {
+            Err(format!("the server did not get our answer: {measured}"))
+        }
+    }
+
+    async fn binary_both_ways(socket: &Socket) -> Outcome {
+        let pushed = next_event(socket, lab::BINARY_PUSHED);
+        let ack = socket
+            .timeout(5000)
+            .emit_with_ack(lab::BINARY_ECHO, &(Bytes::from_static(&[1, 2, 3]),))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (reversed,): (Bytes,) = ack.decode().map_err(|e| e.to_string())?;
+        let (original,): (Bytes,) = pushed.await.decode().map_err(|e| e.to_string())?;
+        if reversed[..] == [3, 2, 1] && original[..] == [1, 2, 3] {
+            Ok(format!("sent {:?}, ack {:?}, event {:?}", [1, 2, 3], &reversed[..], &original[..]))
+        } else {
+            Err(format!("ack {:?}, event {:?}", &reversed[..], &original[..]))
+        }
+    }
+
+    async fn room_broadcast(socket: &Socket) -> Outcome {
+        let joined =
+            socket.timeout(5000).emit_with_ack(lab::ROOM_JOIN, &"lab-room").await.map_err(|e| e.to_string())?;
+        if status_of(&joined)? != "ok" {
+            return Err("could not join".into());
+        }
+        let shouted = next_event(socket, lab::ROOM_SHOUTED);
+        socket.emit(lab::ROOM_SHOUT, &("lab-room", "hello room")).map_err(|e| e.to_string())?;
+        let (room, text): (String, String) = shouted.await.decode().map_err(|e| e.to_string())?;
+        Ok(format!("{room}: {text}"))
+    }
+
+    async fn catch_all(socket: &Socket) -> Outcome {
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+        let log = seen.clone();
+        let guard = socket.on_any_outgoing(move |name, _| log.borrow_mut().push(name.to_owned()));
+        let args = (1, "2", json!({ "3": "4" }), Bytes::from_static(&[6]));
+        let ack = socket.timeout(5000).emit_with_ack("catch-all-listeners", &args).await.map_err(|e| e.to_string())?;
+        drop(guard);
+        let reply: Value = ack.decode().map_err(|e| e.to_string())?;
+        if reply["data"]["event"] != "catch-all-listeners" {
+            return Err(format!("the server's fallback answered {reply}"));
+        }
+        if *seen.borrow() != ["catch-all-listeners"] {
+            return Err(format!("onAnyOutgoing saw {:?}", seen.borrow()));
+        }
+        Ok("onAnyOutgoing saw it; the server's catch-all acked it".into())
+    }
+
+    async fn server_disconnect(socket: &Socket) -> Outcome {
+        let disconnected = next_state(socket, |s| matches!(s, ConnectionState::Disconnected(_)));
+        socket.emit(lab::KICK, &()).map_err(|e| e.to_string())?;
+        match disconnected.await {
+            ConnectionState::Disconnected(reason) if reason == "io server disconnect" => Ok(reason),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    async fn reconnect_after_restart(socket: &Socket, steps: RwSignal<Vec<Step>>, index: usize) -> Outcome {
+        let welcome = next_event(socket, lab::WELCOME);
+        socket.connect();
+        welcome.await;
+        let lost = next_state(socket, |s| matches!(s, ConnectionState::Reconnecting { .. }));
+        set(steps, index, "waiting", "connected: restart the server".into());
+        lost.await;
+        set(steps, index, "running", "reconnecting".into());
+        let welcome = next_event(socket, lab::WELCOME);
+        welcome.await;
+        Ok(format!("reconnected as {}", socket.id().unwrap_or_default()))
+    }
+}
