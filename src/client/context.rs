@@ -40,6 +40,16 @@ impl SocketContext {
     }
 }
 
+impl SocketContext {
+    /// The latest arguments of `event` as a signal (`None` until the first one), for as
+    /// long as the calling component lives.
+    pub fn signal(&self, event: &'static str) -> ReadSignal<Option<super::Payload>> {
+        let (latest, set_latest) = signal(None);
+        self.on(event, move |payload| set_latest.set(Some(payload.clone())));
+        latest
+    }
+}
+
 /// Creates the app's socket (in the browser) and provides it to every component below.
 /// `options` is called only in the browser; it may read `window.location`.
 pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> SocketContext {

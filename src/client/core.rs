@@ -21,6 +21,11 @@ pub struct Payload {
 }
 
 impl Payload {
+    /// Arguments in `value`; `with_event` when its first element is the event name.
+    pub fn new(value: Value, with_event: bool) -> Self {
+        Self { value, with_event }
+    }
+
     /// Decodes the arguments: a tuple type takes every argument in order, any other type the
     /// first argument. Binary attachments decode as bytes.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParserError> {
@@ -102,6 +107,8 @@ pub enum Output {
         name: String,
         /// Its arguments.
         payload: Payload,
+        /// The id its [`Output::Ack`] will carry, when it asked for an ack.
+        ack_id: Option<i64>,
     },
     /// We are no longer connected.
     Disconnected(DisconnectReason),
@@ -294,7 +301,11 @@ impl Core {
                 self.phase = Phase::Connected { sid: sid.clone() };
                 out.push(Output::Connected { sid });
                 while let Some((name, packet)) = self.buffer.pop_front() {
-                    self.send_event(name, packet, out);
+                    let ack_id = match &packet.inner {
+                        PacketData::Event(_, id) | PacketData::BinaryEvent(_, id) => *id,
+                        _ => None,
+                    };
+                    self.send_event(name, packet, ack_id, out);
                 }
                 self.drain_queue(now, out);
             }
@@ -360,10 +371,10 @@ impl Core {
         timeout_ms.or(self.delivery.ack_timeout_ms).map(|t| now + t)
     }
 
-    /// Sends an EVENT packet, telling outgoing listeners first.
-    fn send_event(&self, name: String, packet: Packet, out: &mut Vec<Output>) {
+    /// Sends an EVENT packet, telling outgoing listeners first; `ack_id` is the caller's.
+    fn send_event(&self, name: String, packet: Packet, ack_id: Option<i64>, out: &mut Vec<Output>) {
         if let PacketData::Event(value, _) | PacketData::BinaryEvent(value, _) = &packet.inner {
-            out.push(Output::Outgoing { name, payload: Payload { value: value.clone(), with_event: true } });
+            out.push(Output::Outgoing { name, payload: Payload { value: value.clone(), with_event: true }, ack_id });
         }
         out.extend(codec::encode(packet).into_iter().map(Output::Send));
     }
@@ -380,12 +391,13 @@ impl Core {
         head.tries += 1;
         head.in_flight = Some(wire);
         let (name, value, timeout) = (head.name.clone(), head.value.clone(), head.timeout_ms);
+        let caller_id = head.wants_ack.then_some(head.id);
         self.next_ack_id += 1;
         let deadline = self.deadline(now, timeout);
         self.pending_acks.insert(wire, PendingAck { deadline, queued: true });
         let mut packet = Packet::event(self.namespace.clone(), value);
         packet.inner.set_ack_id(wire);
-        self.send_event(name, packet, out);
+        self.send_event(name, packet, caller_id, out);
     }
 
     /// Emits `event` with `args` (a tuple spreads into several arguments).
@@ -429,7 +441,7 @@ impl Core {
             id
         });
         if self.connected() {
-            self.send_event(event.to_owned(), packet, &mut out);
+            self.send_event(event.to_owned(), packet, ack_id, &mut out);
         } else {
             self.buffer.push_back((event.to_owned(), packet));
         }
@@ -659,7 +671,9 @@ mod tests {
         core.transport_opened();
         core.receive(text(OPEN), 0.0);
         let out = core.receive(text(r#"40{"sid":"s4"}"#), 0.0);
-        let [Output::Connected { .. }, Output::Outgoing { name, payload }, Output::Send(_)] = out.as_slice() else {
+        let [Output::Connected { .. }, Output::Outgoing { name, payload, ack_id: None }, Output::Send(_)] =
+            out.as_slice()
+        else {
             panic!("{out:?}")
         };
         assert_eq!(name, "hello");

@@ -10,6 +10,7 @@
 //! - [`core`]: the protocol state machine. It takes what the transport received and the
 //!   time, and says what to send and what to tell the application. No I/O, no clock.
 //! - [`backoff`]: reconnection delays.
+//! - [`display`]: arguments as people read them (bytes included), for event logs.
 //! - `socket` (browser only): [`Socket`], the handle an application uses, driving the core
 //!   over `web_sys::WebSocket`. During server-side rendering the same API exists and does
 //!   nothing, so components need no `cfg`.
@@ -21,6 +22,7 @@ pub mod browser;
 pub mod codec;
 pub mod context;
 pub mod core;
+pub mod display;
 pub mod engine;
 pub mod socket;
 

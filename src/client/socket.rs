@@ -135,6 +135,38 @@ impl ConnectionState {
 type Listener = Rc<dyn Fn(&Payload, Option<i64>)>;
 type AnyListener = Rc<dyn Fn(&str, &Payload)>;
 type StateListener = Rc<dyn Fn(&ConnectionState)>;
+type Inspector = Rc<dyn Fn(&Traffic<'_>)>;
+
+/// Everything that crosses the socket, for developer tools such as an event log
+/// ([`Socket::inspect`]). Ack ids are the ones [`Traffic::Out`] announced.
+#[derive(Debug)]
+pub enum Traffic<'a> {
+    /// An event from the server; `ack_id` when it asks for an answer.
+    In {
+        /// Event name.
+        name: &'a str,
+        /// Its arguments.
+        payload: &'a Payload,
+        /// Set when the server asked for an ack.
+        ack_id: Option<i64>,
+    },
+    /// An event sent to the server (when it is actually sent).
+    Out {
+        /// Event name.
+        name: &'a str,
+        /// Its arguments.
+        payload: &'a Payload,
+        /// Set when we asked for an ack.
+        ack_id: Option<i64>,
+    },
+    /// The answer to our ack `id`, or its timeout.
+    Ack {
+        /// The id [`Traffic::Out`] announced.
+        id: i64,
+        /// The answer.
+        result: &'a Result<Payload, AckTimeout>,
+    },
+}
 type AckCallback = Box<dyn FnOnce(Result<Payload, AckTimeout>)>;
 
 /// Why an emit with an ack did not get its answer.
@@ -162,6 +194,7 @@ struct Inner {
     any_listeners: RefCell<Vec<(u64, AnyListener)>>,
     outgoing_listeners: RefCell<Vec<(u64, AnyListener)>>,
     state_listeners: RefCell<Vec<(u64, StateListener)>>,
+    inspectors: RefCell<Vec<(u64, Inspector)>>,
     next_listener_id: Cell<u64>,
     acks: RefCell<HashMap<i64, AckCallback>>,
     state: RefCell<ConnectionState>,
@@ -204,6 +237,7 @@ impl Inner {
         self.any_listeners.borrow_mut().retain(|(l, _)| *l != id);
         self.outgoing_listeners.borrow_mut().retain(|(l, _)| *l != id);
         self.state_listeners.borrow_mut().retain(|(l, _)| *l != id);
+        self.inspectors.borrow_mut().retain(|(l, _)| *l != id);
     }
 }
 
@@ -225,6 +259,7 @@ impl Socket {
             any_listeners: RefCell::default(),
             outgoing_listeners: RefCell::default(),
             state_listeners: RefCell::default(),
+            inspectors: RefCell::default(),
             next_listener_id: Cell::new(0),
             acks: RefCell::default(),
             state: RefCell::new(ConnectionState::Disconnected("not connected yet".into())),
@@ -360,6 +395,21 @@ impl Socket {
         self.guard(id)
     }
 
+    /// Calls `inspector` with every event in and out and every ack outcome (for an event
+    /// log; the application's own listeners are [`on`](Self::on) and friends).
+    pub fn inspect(&self, inspector: impl Fn(&Traffic<'_>) + 'static) -> ListenerGuard {
+        let id = self.next_id();
+        self.inner().inspectors.borrow_mut().push((id, Rc::new(inspector)));
+        self.guard(id)
+    }
+
+    fn notify_inspectors(&self, traffic: Traffic<'_>) {
+        let inspectors: Vec<Inspector> = self.inner().inspectors.borrow().iter().map(|(_, f)| f.clone()).collect();
+        for inspector in inspectors {
+            inspector(&traffic);
+        }
+    }
+
     fn guard(&self, id: u64) -> ListenerGuard {
         ListenerGuard { socket: Rc::downgrade(&self.0), id }
     }
@@ -456,7 +506,8 @@ impl Socket {
                 Output::ConnectError(message) => {
                     self.set_state(ConnectionState::Disconnected(format!("refused: {message}")));
                 }
-                Output::Outgoing { name, payload } => {
+                Output::Outgoing { name, payload, ack_id } => {
+                    self.notify_inspectors(Traffic::Out { name: &name, payload: &payload, ack_id });
                     let listeners: Vec<AnyListener> =
                         self.inner().outgoing_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
                     for listener in listeners {
@@ -464,6 +515,7 @@ impl Socket {
                     }
                 }
                 Output::Event { name, payload, ack_id } => {
+                    self.notify_inspectors(Traffic::In { name: &name, payload: &payload, ack_id });
                     let any: Vec<AnyListener> =
                         self.inner().any_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
                     for listener in any {
@@ -481,6 +533,7 @@ impl Socket {
                     }
                 }
                 Output::Ack { id, result } => {
+                    self.notify_inspectors(Traffic::Ack { id, result: &result });
                     let callback = self.inner().acks.borrow_mut().remove(&id);
                     if let Some(callback) = callback {
                         callback(result);

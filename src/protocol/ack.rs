@@ -37,6 +37,12 @@ impl<T> AckReply<T> {
     }
 }
 
+impl<T> From<AckError> for AckReply<T> {
+    fn from(error: AckError) -> Self {
+        Self::Error { error }
+    }
+}
+
 /// A refused request: a stable code for programs, a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -59,4 +65,6 @@ pub enum AckErrorCode {
     TooLong,
     /// The server could not carry out the request (storage unavailable, shutting down).
     Unavailable,
+    /// The sender is not in the room it sends to.
+    NotAMember,
 }

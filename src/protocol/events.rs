@@ -1,51 +1,71 @@
 //! Event names, each defined once. Both sides import these instead of repeating strings.
+//! `docs/PROTOCOL.md` shows every event's arguments and ack on the wire.
 
 /// A chat message.
 ///
-/// - client → server: `["chat message", content: string, clientOffset: string]` with an
-///   ack; the reply is an [`AckReply`](super::AckReply) carrying a
-///   [`SentMessage`](super::SentMessage).
-/// - server → every client (the sender included):
-///   `["chat message", content: string, serverOffset: integer, meta: MessageMeta]`.
+/// - client → server: `["chat message", content, clientOffset, target?]` with an ack; the
+///   reply is an [`AckReply`](super::AckReply) carrying a [`SentMessage`](super::SentMessage).
+///   `target` is a [`Target`](super::Target): everyone (absent), one room, or everyone but
+///   one room.
+/// - server → its recipients: `["chat message", content, serverOffset, meta]`, `meta` a
+///   [`MessageMeta`](super::MessageMeta).
 ///
-/// The names and the first two arguments are those of the official Socket.IO tutorial, so
+/// The name and the first two arguments both ways are the official Socket.IO tutorial's, so
 /// its client page chats with our server unchanged.
 pub const CHAT_MESSAGE: &str = "chat message";
 
-/// The `/lab` namespace: the Socket.IO tutorial's examples one by one, each a handler.
-///
-/// Developers try them from the app's panels; the client conformance scenario runs them
-/// against our server and against the official Node.js server (which implements the same
-/// namespace in `end2end/peers/official-server.cjs`). See `docs/PROTOCOL.md`.
+/// client → server `(room)` with an ack: joins (creating) a chat room. Answered with a
+/// [`JoinedRoom`](super::JoinedRoom): the member count and the room's latest messages.
+pub const ROOM_JOIN: &str = "room:join";
+/// client → server `(room)` with an ack: leaves a chat room. Answered with a
+/// [`RoomInfo`](super::RoomInfo).
+pub const ROOM_LEAVE: &str = "room:leave";
+/// client → server, with an ack: every chat room with its member count
+/// (`Vec<`[`RoomInfo`](super::RoomInfo)`>`).
+pub const ROOMS_LIST: &str = "rooms:list";
+/// server → everyone, whenever a member count changes: `(Vec<RoomInfo>)`.
+pub const ROOMS_UPDATED: &str = "rooms:updated";
+
+/// The tutorial's acknowledgement, callback flavour: client → server `(arg1, arg2)` with
+/// an ack, answered `{ "status": "ok" }`. The server logs both arguments.
+pub const REQUEST: &str = "request";
+/// The tutorial's acknowledgement, promise flavour: answered `{ "status": "ok from request 2" }`.
+pub const REQUEST2: &str = "request2";
+/// client → server `(withhold: bool)` with an ack: while true, [`REQUEST`] and
+/// [`REQUEST2`] are not acknowledged, so the client sees its timeout.
+pub const WITHHOLD: &str = "withhold";
+/// The tutorial's catch-all example: client → server
+/// `(1, "2", { "3": "4", "5": <bytes [6]> })`. It has no handler: the server's catch-all
+/// logs it and acks `{ "status": "ok", "data": { "event": … } }` when asked.
+pub const CATCH_ALL: &str = "catch-all-listeners";
+/// client → server: asks the server to measure the round trip. The server emits
+/// [`RTT_PROBE`] asking for an ack, then [`RTT_MEASURED`].
+pub const RTT: &str = "rtt";
+/// server → client `(token)` with an ack: a server-to-client acknowledgement; the client
+/// answers `(token)`.
+pub const RTT_PROBE: &str = "rtt:probe";
+/// server → client `({ "ms": round trip in ms, "echoed": whether the answer matched })`.
+pub const RTT_MEASURED: &str = "rtt:measured";
+
+/// The `/lab` namespace: the tutorial's examples one by one, for developers and for the
+/// client conformance scenario, which runs them against our server and against the
+/// official Node.js server (`end2end/peers/official-server.cjs` implements the same
+/// namespace). Besides these, `/lab` answers [`REQUEST`], [`REQUEST2`], [`WITHHOLD`],
+/// [`RTT`], [`ROOM_JOIN`] and the catch-all as `/` does.
 pub mod lab {
     /// The playground's namespace.
     pub const NAMESPACE: &str = "/lab";
     /// server → client on connection: `{ "id": socket id, "auth": the handshake auth }`.
     pub const WELCOME: &str = "welcome";
-    /// client → server `(arg1, arg2)` with an ack: answered `{ "status": "ok" }`.
-    pub const REQUEST: &str = "request";
-    /// client → server `(arg1, arg2)` with an ack: answered `{ "status": "ok from request 2" }`.
-    pub const REQUEST2: &str = "request2";
-    /// client → server `(withhold: bool)`: while true, `request` and `request2` get no ack,
-    /// so the client sees its timeout.
-    pub const WITHHOLD: &str = "withhold";
     /// client → server `(bytes)` with an ack: answered with the bytes reversed; the server
     /// also emits [`BINARY_PUSHED`] with the original bytes.
     pub const BINARY_ECHO: &str = "binary:echo";
     /// server → client `(bytes)`.
     pub const BINARY_PUSHED: &str = "binary:pushed";
-    /// client → server `(room)` with an ack `{ "status": "ok", "data": { "room", "members" } }`.
-    pub const ROOM_JOIN: &str = "room:join";
     /// client → server `(room, text)`: the server emits [`ROOM_SHOUTED`] to the room.
     pub const ROOM_SHOUT: &str = "room:shout";
     /// server → every socket in a room `(room, text)`.
     pub const ROOM_SHOUTED: &str = "room:shouted";
-    /// client → server: the server emits [`RTT_PROBE`] with an ack, then [`RTT_MEASURED`].
-    pub const RTT: &str = "rtt";
-    /// server → client `(token)` asking for an ack that returns the token.
-    pub const RTT_PROBE: &str = "rtt:probe";
-    /// server → client `({ "ms": round-trip time, "echoed": bool })`.
-    pub const RTT_MEASURED: &str = "rtt:measured";
     /// client → server: the server disconnects the socket (a server-initiated disconnect).
     pub const KICK: &str = "kick";
 }

@@ -1,9 +1,12 @@
 //! Chat messages: what a client sends, what the server acknowledges and broadcasts.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+
+use super::Target;
 
 /// A stored message, as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +20,12 @@ pub struct ChatMessage {
     pub sent_at: i64,
     /// The sender's idempotency key, if it gave one.
     pub client_offset: Option<String>,
+    /// The room it was sent to; `None` for everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// For a message to everyone but a room: that room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<String>,
 }
 
 impl ChatMessage {
@@ -25,7 +34,12 @@ impl ChatMessage {
         (
             &self.content,
             self.server_offset,
-            MessageMeta { sent_at: self.sent_at, client_offset: self.client_offset.as_deref().map(Into::into) },
+            MessageMeta {
+                sent_at: self.sent_at,
+                client_offset: self.client_offset.as_deref().map(Into::into),
+                room: self.room.as_deref().map(Into::into),
+                except: self.except.as_deref().map(Into::into),
+            },
         )
     }
 
@@ -36,11 +50,14 @@ impl ChatMessage {
             content,
             sent_at: meta.sent_at,
             client_offset: meta.client_offset.map(|c| c.into_owned()),
+            room: meta.room.map(|r| r.into_owned()),
+            except: meta.except.map(|r| r.into_owned()),
         }
     }
 }
 
-/// Third argument of the `chat message` broadcast: `{ "sentAt": 1700000000000, "clientOffset": "…" }`.
+/// Third argument of the `chat message` broadcast:
+/// `{ "sentAt": 1700000000000, "clientOffset": "…", "room": "…", "except": "…" }`.
 ///
 /// Clients written for the tutorial read only the first two arguments and ignore it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +67,13 @@ pub struct MessageMeta<'a> {
     pub sent_at: i64,
     /// The sender's idempotency key, so a sender can match the broadcast to what it sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_offset: Option<std::borrow::Cow<'a, str>>,
+    pub client_offset: Option<Cow<'a, str>>,
+    /// The room the message was sent to; absent for everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<Cow<'a, str>>,
+    /// For a message to everyone but a room: that room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<Cow<'a, str>>,
 }
 
 /// Data of a successful `chat message` ack: `{ "serverOffset": 42, "duplicate": false }`.
@@ -64,7 +87,7 @@ pub struct SentMessage {
     pub duplicate: bool,
 }
 
-/// Arguments of a client's `chat message`: `(content, clientOffset?)`.
+/// Arguments of a client's `chat message`: `(content, clientOffset?, target?)`.
 ///
 /// Decoded by hand rather than as a tuple so that the tutorial's early clients, which send
 /// only the content, are still understood, extra trailing arguments are ignored, and a
@@ -76,6 +99,8 @@ pub struct SendMessageArgs {
     pub content: serde_json::Value,
     /// The client's idempotency key.
     pub client_offset: Option<String>,
+    /// Who the message is for.
+    pub target: Target,
 }
 
 impl<'de> Deserialize<'de> for SendMessageArgs {
@@ -84,7 +109,7 @@ impl<'de> Deserialize<'de> for SendMessageArgs {
         impl<'de> Visitor<'de> for ArgsVisitor {
             type Value = SendMessageArgs;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the arguments (content, clientOffset)")
+                f.write_str("the arguments (content, clientOffset, target)")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let content =
@@ -99,8 +124,9 @@ impl<'de> Deserialize<'de> for SendMessageArgs {
                         _ => Err(de::Error::custom("clientOffset must be a string")),
                     })
                     .transpose()?;
+                let target = seq.next_element::<Option<Target>>()?.flatten().unwrap_or_default();
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(SendMessageArgs { content, client_offset })
+                Ok(SendMessageArgs { content, client_offset, target })
             }
         }
         // A tuple (not a sequence) so that socketioxide spreads every argument into it.
@@ -116,9 +142,12 @@ mod tests {
     fn args_accept_content_alone_and_trailing_extras() {
         let one: SendMessageArgs = serde_json::from_str(r#"["hi"]"#).unwrap();
         assert_eq!(one.client_offset, None);
-        let three: SendMessageArgs = serde_json::from_str(r#"["hi","c-1",{"x":1}]"#).unwrap();
+        let three: SendMessageArgs = serde_json::from_str(r#"["hi","c-1",{"to":"r"},{"x":1}]"#).unwrap();
         assert_eq!(three.content, "hi");
         assert_eq!(three.client_offset.as_deref(), Some("c-1"));
+        assert_eq!(three.target.to.as_deref(), Some("r"));
+        let null_target: SendMessageArgs = serde_json::from_str(r#"["hi","c-1",null]"#).unwrap();
+        assert_eq!(null_target.target, Target::default());
     }
 
     #[test]
@@ -129,10 +158,16 @@ mod tests {
 
     #[test]
     fn broadcast_round_trips_through_json() {
-        let msg =
-            ChatMessage { server_offset: 7, content: "hello".into(), sent_at: 1, client_offset: Some("a-0".into()) };
+        let msg = ChatMessage {
+            server_offset: 7,
+            content: "hello".into(),
+            sent_at: 1,
+            client_offset: Some("a-0".into()),
+            room: Some("rust".into()),
+            except: None,
+        };
         let wire = serde_json::to_string(&msg.broadcast_args()).unwrap();
-        assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0"}]"#);
+        assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0","room":"rust"}]"#);
         let back = ChatMessage::from_broadcast(serde_json::from_str(&wire).unwrap());
         assert_eq!(back, msg);
     }

@@ -7,7 +7,9 @@ pub mod ack;
 pub mod auth;
 pub mod events;
 pub mod message;
+pub mod room;
 
 pub use ack::{AckError, AckErrorCode, AckReply};
 pub use auth::HandshakeAuth;
 pub use message::{ChatMessage, MessageMeta, SendMessageArgs, SentMessage};
+pub use room::{JoinedRoom, RoomInfo, Target};

@@ -37,7 +37,7 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
 
 /// `200 ok` when the store answers, `503` otherwise.
 async fn healthz(state: AppState) -> (StatusCode, &'static str) {
-    match state.store.after(i64::MAX, 1).await {
+    match state.store.ping().await {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
     }

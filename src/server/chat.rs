@@ -1,36 +1,51 @@
-//! Socket.IO handlers of the chat: connection (with replay) and `chat message`.
+//! The chat namespace `/`: connection (rooms restored, missed messages replayed) and
+//! `chat message`.
 //!
 //! Order inside a handler: validate, persist, ack, broadcast.
 
-use std::time::Duration;
-
-use socketioxide::SendError;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
-use socketioxide_core::adapter::errors::SocketError;
 use tracing::{debug, warn};
 
-use super::AppState;
-use super::store::Inserted;
-use crate::protocol::{AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, events};
+use super::store::{Inserted, NewMessage};
+use super::{AppState, outgoing, rooms, tutorial};
+use crate::protocol::room::room_name;
+use crate::protocol::{AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, events};
 
 /// Messages read from the store per query while replaying.
 const REPLAY_PAGE: u32 = 500;
 
-/// A socket connected to `/`: register its handlers, then replay what it missed.
-pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<HandshakeAuth>, State(state): State<AppState>) {
+/// A socket connected to `/`: put it back in its rooms, register its handlers, then replay
+/// what it missed.
+pub async fn on_connect(
+    io: SocketIo,
+    socket: SocketRef,
+    TryData(auth): TryData<HandshakeAuth>,
+    State(state): State<AppState>,
+) {
     debug!(sid = %socket.id, "connected");
+    // A malformed auth is not fatal: the client simply gets no rooms and no replay.
+    let auth = auth.unwrap_or_default();
+    let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
+    for room in &restored {
+        socket.join(rooms::key(room));
+    }
     socket.on(events::CHAT_MESSAGE, on_chat_message);
-    // A malformed or absent auth is not fatal: the client simply gets no replay.
-    if let Some(offset) = auth.ok().and_then(|a| a.server_offset) {
-        replay(&socket, &state, offset).await;
+    rooms::register(&socket);
+    tutorial::register(&socket);
+    if !restored.is_empty() {
+        rooms::announce(&io).await;
+    }
+    if let Some(offset) = auth.server_offset {
+        replay(&socket, &state, offset, &restored).await;
     }
 }
 
-/// Server delivery: emits every stored message after `offset`, oldest first.
-async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64) {
+/// Server delivery: emits every stored message after `offset` that the socket may see,
+/// oldest first.
+async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64, rooms: &[String]) {
     loop {
-        let page = match state.store.after(offset, REPLAY_PAGE).await {
+        let page = match state.store.after(offset, rooms, REPLAY_PAGE).await {
             Ok(page) => page,
             Err(e) => {
                 warn!(sid = %socket.id, error = %e, "replay failed");
@@ -38,7 +53,7 @@ async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64) {
             }
         };
         for message in &page {
-            if emit_waiting(socket, events::CHAT_MESSAGE, &message.broadcast_args()).await.is_err() {
+            if outgoing::emit(socket, events::CHAT_MESSAGE, &message.broadcast_args()).await.is_err() {
                 return;
             }
             offset = message.server_offset;
@@ -49,24 +64,15 @@ async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64) {
     }
 }
 
-/// Emits to one socket, waiting while its outgoing buffer is full instead of dropping the
-/// packet: a replay can be far longer than the buffer. Gives up when the socket is gone.
-async fn emit_waiting<T: serde::Serialize + ?Sized>(
-    socket: &SocketRef,
-    event: &str,
-    data: &T,
-) -> Result<(), SendError> {
-    loop {
-        match socket.emit(event, data) {
-            Err(SendError::Socket(SocketError::InternalChannelFull)) => {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            other => return other,
-        }
-    }
+/// A `chat message` that passed validation.
+#[derive(Debug, PartialEq)]
+struct Valid {
+    content: String,
+    client_offset: Option<String>,
+    target: Target,
 }
 
-/// `chat message`: validate, store once per client offset, ack, broadcast to everyone.
+/// `chat message`: validate, store once per client offset, ack, broadcast to its recipients.
 pub async fn on_chat_message(
     io: SocketIo,
     socket: SocketRef,
@@ -74,51 +80,71 @@ pub async fn on_chat_message(
     ack: AckSender,
     State(state): State<AppState>,
 ) {
-    let reply = match validate(args, state.config.max_message_bytes) {
-        Err(reply) => reply,
-        Ok((content, client_offset)) => match state.store.insert(&content, client_offset.as_deref()).await {
-            Ok(Inserted::New(message)) => {
-                let reply =
-                    AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } };
-                send_ack(ack, &reply);
-                if let Err(e) = io.emit(events::CHAT_MESSAGE, &message.broadcast_args()).await {
-                    warn!(error = %e, "broadcast failed");
-                }
-                return;
-            }
-            Ok(Inserted::Duplicate(server_offset)) => {
-                AckReply::Ok { data: SentMessage { server_offset, duplicate: true } }
-            }
-            Err(e) => {
-                warn!(sid = %socket.id, error = %e, "storing a message failed");
-                AckReply::error(AckErrorCode::Unavailable, "the message could not be stored, try again")
-            }
-        },
+    let valid = match validate(args, state.config.max_message_bytes) {
+        Ok(valid) => valid,
+        Err(error) => return send_ack(ack, &AckReply::<SentMessage>::from(error)),
+    };
+    if let Some(room) = &valid.target.to
+        && !rooms::joined(&socket).contains(room)
+    {
+        let error = AckError { code: AckErrorCode::NotAMember, message: format!("join the room {room} to send to it") };
+        return send_ack(ack, &AckReply::<SentMessage>::from(error));
+    }
+    let new = NewMessage {
+        content: &valid.content,
+        client_offset: valid.client_offset.as_deref(),
+        room: valid.target.to.as_deref(),
+        except: valid.target.except.as_deref(),
+    };
+    let reply = match state.store.insert(new).await {
+        Ok(Inserted::New(message)) => {
+            send_ack(
+                ack,
+                &AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } },
+            );
+            let recipients = match (&message.room, &message.except) {
+                (Some(room), _) => io.to(rooms::key(room)),
+                (None, Some(room)) => io.except(rooms::key(room)),
+                (None, None) => io.broadcast(),
+            };
+            outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
+            return;
+        }
+        Ok(Inserted::Duplicate(server_offset)) => AckReply::Ok { data: SentMessage { server_offset, duplicate: true } },
+        Err(e) => {
+            warn!(sid = %socket.id, error = %e, "storing a message failed");
+            AckReply::error(AckErrorCode::Unavailable, "the message could not be stored, try again")
+        }
     };
     send_ack(ack, &reply);
 }
 
-/// Checks the arguments of `chat message`; on failure, the reply to send.
-fn validate(
-    args: Result<SendMessageArgs, socketioxide::ParserError>,
-    max_bytes: usize,
-) -> Result<(String, Option<String>), AckReply<SentMessage>> {
-    let args = args.map_err(|e| {
-        AckReply::error(AckErrorCode::InvalidArguments, format!("expected (content, clientOffset): {e}"))
-    })?;
+/// Checks the arguments of `chat message`.
+fn validate(args: Result<SendMessageArgs, socketioxide::ParserError>, max_bytes: usize) -> Result<Valid, AckError> {
+    let invalid = |message: String| AckError { code: AckErrorCode::InvalidArguments, message };
+    let args = args.map_err(|e| invalid(format!("expected (content, clientOffset, target): {e}")))?;
     let serde_json::Value::String(content) = args.content else {
-        return Err(AckReply::error(AckErrorCode::InvalidArguments, "the message must be a string"));
+        return Err(invalid("the message must be a string".into()));
     };
     if content.trim().is_empty() {
-        return Err(AckReply::error(AckErrorCode::Empty, "the message is empty"));
+        return Err(AckError { code: AckErrorCode::Empty, message: "the message is empty".into() });
     }
     if content.len() > max_bytes {
-        return Err(AckReply::error(
-            AckErrorCode::TooLong,
-            format!("the message is {} bytes long, the limit is {max_bytes}", content.len()),
-        ));
+        return Err(AckError {
+            code: AckErrorCode::TooLong,
+            message: format!("the message is {} bytes long, the limit is {max_bytes}", content.len()),
+        });
     }
-    Ok((content, args.client_offset))
+    let target = match args.target {
+        Target { to: Some(_), except: Some(_) } => {
+            return Err(invalid("send to a room or except a room, not both".into()));
+        }
+        Target { to, except } => Target {
+            to: to.as_deref().map(room_name).transpose()?,
+            except: except.as_deref().map(room_name).transpose()?,
+        },
+    };
+    Ok(Valid { content, client_offset: args.client_offset, target })
 }
 
 /// Sends an ack if the client asked for one (the tutorial's clients may not).
@@ -132,22 +158,30 @@ fn send_ack<T: serde::Serialize>(ack: AckSender, reply: &AckReply<T>) {
 mod tests {
     use super::*;
 
-    fn args(content: serde_json::Value) -> Result<SendMessageArgs, socketioxide::ParserError> {
-        Ok(SendMessageArgs { content, client_offset: Some("c".into()) })
+    fn args(content: serde_json::Value, target: Target) -> Result<SendMessageArgs, socketioxide::ParserError> {
+        Ok(SendMessageArgs { content, client_offset: Some("c".into()), target })
     }
 
-    fn code(r: Result<(String, Option<String>), AckReply<SentMessage>>) -> AckErrorCode {
-        match r {
-            Err(AckReply::Error { error }) => error.code,
-            other => panic!("expected an error, got {other:?}"),
-        }
+    fn code(r: Result<Valid, AckError>) -> AckErrorCode {
+        r.expect_err("expected an error").code
     }
 
     #[test]
     fn rejects_empty_long_and_non_string_messages() {
-        assert_eq!(code(validate(args("  ".into()), 10)), AckErrorCode::Empty);
-        assert_eq!(code(validate(args("é".repeat(6).into()), 10)), AckErrorCode::TooLong);
-        assert_eq!(code(validate(args(42.into()), 10)), AckErrorCode::InvalidArguments);
-        assert_eq!(validate(args("hello".into()), 10).unwrap().0, "hello");
+        let all = Target::default;
+        assert_eq!(code(validate(args("  ".into(), all()), 10)), AckErrorCode::Empty);
+        assert_eq!(code(validate(args("é".repeat(6).into(), all()), 10)), AckErrorCode::TooLong);
+        assert_eq!(code(validate(args(42.into(), all()), 10)), AckErrorCode::InvalidArguments);
+        assert_eq!(validate(args("hello".into(), all()), 10).unwrap().content, "hello");
+    }
+
+    #[test]
+    fn checks_targets() {
+        let both = Target { to: Some("a".into()), except: Some("b".into()) };
+        assert_eq!(code(validate(args("hi".into(), both), 10)), AckErrorCode::InvalidArguments);
+        let blank = Target { to: Some("  ".into()), except: None };
+        assert_eq!(code(validate(args("hi".into(), blank), 10)), AckErrorCode::InvalidArguments);
+        let padded = Target { to: None, except: Some(" rust ".into()) };
+        assert_eq!(validate(args("hi".into(), padded), 10).unwrap().target.except.as_deref(), Some("rust"));
     }
 }

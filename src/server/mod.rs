@@ -3,15 +3,21 @@
 //!
 //! - [`config`]: `Leptos.toml`, environment and flags.
 //! - [`store`]: the SQLite message store.
-//! - [`chat`]: the Socket.IO handlers of the chat (namespace `/`).
-//! - [`lab`]: the tutorial's examples (namespace `/lab`).
+//! - [`chat`]: the chat namespace `/`: connection, replay, `chat message`.
+//! - [`rooms`]: chat rooms: join, leave, list, live member counts.
+//! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
+//! - [`lab`]: the `/lab` namespace, the tutorial's playground.
+//! - [`outgoing`]: the one place every server emit goes through.
 //! - [`app`]: the router.
 
 pub mod app;
 pub mod chat;
 pub mod config;
 pub mod lab;
+pub mod outgoing;
+pub mod rooms;
 pub mod store;
+pub mod tutorial;
 
 use std::process::ExitCode;
 

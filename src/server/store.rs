@@ -45,17 +45,42 @@ pub struct MessageStore {
     pool: SqlitePool,
 }
 
+/// A message to store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewMessage<'a> {
+    /// The text, validated.
+    pub content: &'a str,
+    /// The sender's idempotency key.
+    pub client_offset: Option<&'a str>,
+    /// Only for this room.
+    pub room: Option<&'a str>,
+    /// For everyone but this room.
+    pub except: Option<&'a str>,
+}
+
 #[derive(FromRow)]
 struct Row {
     id: i64,
     content: String,
     sent_at: i64,
     client_offset: Option<String>,
+    room: Option<String>,
+    except_room: Option<String>,
 }
+
+/// The columns every read selects, in [`Row`]'s order.
+const COLUMNS: &str = "id, content, sent_at, client_offset, room, except_room";
 
 impl From<Row> for ChatMessage {
     fn from(row: Row) -> Self {
-        Self { server_offset: row.id, content: row.content, sent_at: row.sent_at, client_offset: row.client_offset }
+        Self {
+            server_offset: row.id,
+            content: row.content,
+            sent_at: row.sent_at,
+            client_offset: row.client_offset,
+            room: row.room,
+            except: row.except_room,
+        }
     }
 }
 
@@ -88,52 +113,77 @@ impl MessageStore {
     }
 
     /// Stores a message once per `client_offset`.
-    pub async fn insert(&self, content: &str, client_offset: Option<&str>) -> Result<Inserted, StoreError> {
+    pub async fn insert(&self, new: NewMessage<'_>) -> Result<Inserted, StoreError> {
         let sent_at = now_millis();
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (content, client_offset, sent_at) VALUES (?, ?, ?) \
+            "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (client_offset) DO NOTHING RETURNING id",
         )
-        .bind(content)
-        .bind(client_offset)
+        .bind(new.content)
+        .bind(new.client_offset)
         .bind(sent_at)
+        .bind(new.room)
+        .bind(new.except)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(id) = id {
             return Ok(Inserted::New(ChatMessage {
                 server_offset: id,
-                content: content.to_owned(),
+                content: new.content.to_owned(),
                 sent_at,
-                client_offset: client_offset.map(str::to_owned),
+                client_offset: new.client_offset.map(str::to_owned),
+                room: new.room.map(str::to_owned),
+                except: new.except.map(str::to_owned),
             }));
         }
         let existing: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
-            .bind(client_offset)
+            .bind(new.client_offset)
             .fetch_one(&self.pool)
             .await?;
         Ok(Inserted::Duplicate(existing))
     }
 
-    /// Up to `limit` messages after `server_offset`, oldest first.
-    pub async fn after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<Row> =
-            sqlx::query_as("SELECT id, content, sent_at, client_offset FROM messages WHERE id > ? ORDER BY id LIMIT ?")
-                .bind(server_offset)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+    /// Up to `limit` messages after `server_offset` that a member of `rooms` may see,
+    /// oldest first: those for everyone (but not those for everyone except one of
+    /// `rooms`), and those for one of `rooms`.
+    pub async fn after(
+        &self,
+        server_offset: i64,
+        rooms: &[String],
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rooms = serde_json::to_string(rooms).unwrap_or_else(|_| "[]".into());
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE id > ?1 AND ( \
+                (room IS NULL AND (except_room IS NULL OR except_room NOT IN (SELECT value FROM json_each(?2)))) \
+                OR room IN (SELECT value FROM json_each(?2)) \
+             ) ORDER BY id LIMIT ?3"
+        ))
+        .bind(server_offset)
+        .bind(rooms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// The `limit` latest messages, oldest first.
-    pub async fn latest(&self, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+    /// The `limit` latest messages of `room` (`None`: those for everyone, the except-room
+    /// ones included), oldest first.
+    pub async fn latest(&self, room: Option<&str>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
         let mut rows: Vec<Row> =
-            sqlx::query_as("SELECT id, content, sent_at, client_offset FROM messages ORDER BY id DESC LIMIT ?")
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE room IS ? ORDER BY id DESC LIMIT ?"))
+                .bind(room)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
         rows.reverse();
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Waits for queries in flight, then closes every connection.
@@ -157,25 +207,52 @@ mod tests {
     #[tokio::test]
     async fn a_client_offset_is_stored_once() {
         let store = store().await;
-        let Inserted::New(first) = store.insert("hi", Some("a-1")).await.unwrap() else {
+        let keyed = NewMessage { content: "hi", client_offset: Some("a-1"), ..NewMessage::default() };
+        let Inserted::New(first) = store.insert(keyed).await.unwrap() else {
             panic!("first insert must be new");
         };
-        assert_eq!(store.insert("hi", Some("a-1")).await.unwrap(), Inserted::Duplicate(first.server_offset));
-        assert!(matches!(store.insert("hi", None).await.unwrap(), Inserted::New(_)));
-        assert!(matches!(store.insert("hi", None).await.unwrap(), Inserted::New(_)));
-        assert_eq!(store.latest(10).await.unwrap().len(), 3);
+        assert_eq!(store.insert(keyed).await.unwrap(), Inserted::Duplicate(first.server_offset));
+        let unkeyed = NewMessage { content: "hi", ..NewMessage::default() };
+        assert!(matches!(store.insert(unkeyed).await.unwrap(), Inserted::New(_)));
+        assert!(matches!(store.insert(unkeyed).await.unwrap(), Inserted::New(_)));
+        assert_eq!(store.latest(None, 10).await.unwrap().len(), 3);
     }
 
     #[tokio::test]
     async fn after_and_latest_are_in_offset_order() {
         let store = store().await;
         for i in 0..5 {
-            store.insert(&format!("m{i}"), None).await.unwrap();
+            store.insert(NewMessage { content: &format!("m{i}"), ..NewMessage::default() }).await.unwrap();
         }
-        let after: Vec<_> = store.after(2, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+        let after: Vec<_> = store.after(2, &[], 10).await.unwrap().into_iter().map(|m| m.content).collect();
         assert_eq!(after, ["m2", "m3", "m4"]);
-        let latest: Vec<_> = store.latest(2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
+        let latest: Vec<_> = store.latest(None, 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
         assert_eq!(latest, [4, 5]);
+    }
+
+    #[tokio::test]
+    async fn replays_only_what_a_member_of_the_rooms_may_see() {
+        let store = store().await;
+        for (content, room, except) in [
+            ("all", None, None),
+            ("to rust", Some("rust"), None),
+            ("to go", Some("go"), None),
+            ("all but rust", None, Some("rust")),
+        ] {
+            store.insert(NewMessage { content, room, except, ..NewMessage::default() }).await.unwrap();
+        }
+        let seen = |rooms: &'static [&'static str]| {
+            let store = store.clone();
+            async move {
+                let rooms: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
+                store.after(0, &rooms, 10).await.unwrap().into_iter().map(|m| m.content).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(seen(&[]).await, ["all", "all but rust"]);
+        assert_eq!(seen(&["rust"]).await, ["all", "to rust"]);
+        assert_eq!(seen(&["go", "rust"]).await, ["all", "to rust", "to go"]);
+        let rust: Vec<_> = store.latest(Some("rust"), 10).await.unwrap().into_iter().map(|m| m.content).collect();
+        assert_eq!(rust, ["to rust"]);
     }
 
     #[tokio::test]
@@ -184,9 +261,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let url = format!("sqlite://{}/nested/chat.db", dir.display());
         let store = MessageStore::open(&url).await.unwrap();
-        store.insert("kept", None).await.unwrap();
+        store.insert(NewMessage { content: "kept", ..NewMessage::default() }).await.unwrap();
         store.close().await;
         let reopened = MessageStore::open(&url).await.unwrap();
-        assert_eq!(reopened.latest(1).await.unwrap()[0].content, "kept");
+        assert_eq!(reopened.latest(None, 1).await.unwrap()[0].content, "kept");
     }
 }

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 
 use crate::protocol::ChatMessage;
 
-/// The latest messages, oldest first (as many as `history-page-size`).
+/// The latest messages for everyone, oldest first (as many as `history-page-size`).
 #[server]
 pub async fn latest_messages() -> Result<Vec<ChatMessage>, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    state.store.latest(state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
+    state.store.latest(None, state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
 }

@@ -74,7 +74,7 @@ mod scenario {
     use super::{STEPS, Step};
     use crate::client::browser::{BrowserEnvironment, same_origin_url, websocket_url};
     use crate::client::{AckError, ConnectionState, ListenerGuard, Payload, Socket, SocketOptions};
-    use crate::protocol::events::lab;
+    use crate::protocol::events::{self, lab};
 
     type Outcome = Result<String, String>;
 
@@ -178,7 +178,7 @@ mod scenario {
         let (tx, rx) = oneshot::channel();
         socket
             .timeout(5000)
-            .emit_with_callback(lab::REQUEST, &(json!({ "foo": "bar" }), "baz"), move |result| {
+            .emit_with_callback(events::REQUEST, &(json!({ "foo": "bar" }), "baz"), move |result| {
                 let _ = tx.send(result);
             })
             .map_err(|e| e.to_string())?;
@@ -190,7 +190,7 @@ mod scenario {
     async fn ack_promise(socket: &Socket) -> Outcome {
         let payload = socket
             .timeout(5000)
-            .emit_with_ack(lab::REQUEST2, &(json!({ "foo": "bar" }), "baz"))
+            .emit_with_ack(events::REQUEST2, &(json!({ "foo": "bar" }), "baz"))
             .await
             .map_err(|e| e.to_string())?;
         let status = status_of(&payload)?;
@@ -198,9 +198,9 @@ mod scenario {
     }
 
     async fn ack_timeout(socket: &Socket) -> Outcome {
-        socket.timeout(5000).emit_with_ack(lab::WITHHOLD, &true).await.map_err(|e| e.to_string())?;
-        let result = socket.timeout(300).emit_with_ack(lab::REQUEST, &(json!({ "foo": "bar" }), "baz")).await;
-        socket.timeout(5000).emit_with_ack(lab::WITHHOLD, &false).await.map_err(|e| e.to_string())?;
+        socket.timeout(5000).emit_with_ack(events::WITHHOLD, &true).await.map_err(|e| e.to_string())?;
+        let result = socket.timeout(300).emit_with_ack(events::REQUEST, &(json!({ "foo": "bar" }), "baz")).await;
+        socket.timeout(5000).emit_with_ack(events::WITHHOLD, &false).await.map_err(|e| e.to_string())?;
         match result {
             Err(AckError::Timeout(e)) => Ok(e.to_string()),
             Ok(_) => Err("the server answered although told to withhold".into()),
@@ -210,13 +210,13 @@ mod scenario {
 
     async fn server_to_client_ack(socket: &Socket) -> Outcome {
         let answering = socket.clone();
-        let guard = socket.on_with_ack(lab::RTT_PROBE, move |payload, ack_id| {
+        let guard = socket.on_with_ack(events::RTT_PROBE, move |payload, ack_id| {
             if let (Ok(token), Some(id)) = (payload.decode::<String>(), ack_id) {
                 let _ = answering.ack(id, &(token,));
             }
         });
-        let measured = next_event(socket, lab::RTT_MEASURED);
-        socket.emit(lab::RTT, &()).map_err(|e| e.to_string())?;
+        let measured = next_event(socket, events::RTT_MEASURED);
+        socket.emit(events::RTT, &()).map_err(|e| e.to_string())?;
         let measured: Value = measured.await.decode().map_err(|e| e.to_string())?;
         drop(guard);
         if measured["echoed"] == true {
@@ -244,7 +244,7 @@ mod scenario {
 
     async fn room_broadcast(socket: &Socket) -> Outcome {
         let joined =
-            socket.timeout(5000).emit_with_ack(lab::ROOM_JOIN, &"lab-room").await.map_err(|e| e.to_string())?;
+            socket.timeout(5000).emit_with_ack(events::ROOM_JOIN, &"lab-room").await.map_err(|e| e.to_string())?;
         if status_of(&joined)? != "ok" {
             return Err("could not join".into());
         }
@@ -259,7 +259,7 @@ mod scenario {
         let log = seen.clone();
         let guard = socket.on_any_outgoing(move |name, _| log.borrow_mut().push(name.to_owned()));
         let args = (1, "2", json!({ "3": "4" }), Bytes::from_static(&[6]));
-        let ack = socket.timeout(5000).emit_with_ack("catch-all-listeners", &args).await.map_err(|e| e.to_string())?;
+        let ack = socket.timeout(5000).emit_with_ack(events::CATCH_ALL, &args).await.map_err(|e| e.to_string())?;
         drop(guard);
         let reply: Value = ack.decode().map_err(|e| e.to_string())?;
         if reply["data"]["event"] != "catch-all-listeners" {

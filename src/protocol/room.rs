@@ -1,0 +1,73 @@
+//! Chat rooms: names, targets, and what the server says about them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AckError, AckErrorCode, ChatMessage};
+
+/// Longest room name, in characters.
+pub const MAX_ROOM_NAME_CHARS: usize = 64;
+
+/// A room and how many sockets are in it: `{ "name": "rust", "members": 3 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// The room's name.
+    pub name: String,
+    /// Sockets in it now.
+    pub members: usize,
+}
+
+/// Data of a successful `room:join`: `{ "room": "rust", "members": 3, "history": [ChatMessage…] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinedRoom {
+    /// The room's name, trimmed.
+    pub room: String,
+    /// Sockets in it now, the joiner included.
+    pub members: usize,
+    /// Its latest messages, oldest first.
+    pub history: Vec<ChatMessage>,
+}
+
+/// Who a chat message is for: `{}` or absent (everyone), `{ "to": "rust" }` (one room, the
+/// tutorial's `io.to(room)`), `{ "except": "rust" }` (everyone but a room, `io.except(room)`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Only the members of this room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Everyone but the members of this room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<String>,
+}
+
+/// Trims a room name and checks it: 1 to [`MAX_ROOM_NAME_CHARS`] characters.
+pub fn room_name(name: &str) -> Result<String, AckError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_ROOM_NAME_CHARS {
+        return Err(AckError {
+            code: AckErrorCode::InvalidArguments,
+            message: format!("a room name has 1 to {MAX_ROOM_NAME_CHARS} characters"),
+        });
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_trimmed_and_bounded() {
+        assert_eq!(room_name("  rust ").unwrap(), "rust");
+        assert!(room_name("   ").is_err());
+        assert!(room_name(&"é".repeat(64)).is_ok());
+        assert!(room_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn targets_read_the_documented_shapes() {
+        assert_eq!(serde_json::from_str::<Target>("{}").unwrap(), Target::default());
+        assert_eq!(serde_json::from_str::<Target>(r#"{"to":"r"}"#).unwrap().to.as_deref(), Some("r"));
+        assert!(serde_json::from_str::<Target>(r#"{"room":"r"}"#).is_err());
+    }
+}
