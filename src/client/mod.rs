@@ -29,6 +29,6 @@ pub mod socket;
 pub use self::core::{AckTimeout, Delivery, DisconnectReason, EmitOptions, Payload};
 pub use context::{SocketContext, provide_socket, use_socket};
 pub use socket::{
-    AckError, ConnectionState, Emitter, Environment, ListenerGuard, Socket, SocketOptions, Timer, Transport,
+    AckError, ConnectionState, Emitter, Environment, ListenerGuard, Socket, SocketOptions, Timer, Traffic, Transport,
     TransportSink,
 };

@@ -1,13 +1,24 @@
 //! The user interface: the HTML shell, the app and its panels.
 //!
-//! - [`chat`]: the message list and the composer.
-//! - [`status`]: the connection badge.
+//! - [`chat`]: the chat page, laying out the panels below.
+//! - [`state`]: what the page knows (messages, rooms), shared through context.
+//! - [`messages`], [`composer`]: the conversation and the message box.
+//! - [`rooms`]: rooms, member counts, join and leave.
+//! - [`acks`]: the acknowledgements panel, and the helper every acked emit goes through.
+//! - [`event_log`]: every event in and out, with its ack.
+//! - [`status`]: the connection badge and the connect / disconnect toggle.
 //! - [`history`]: the server function that renders the latest messages with the page.
 //! - [`lab`]: our client runs the tutorial's features against a server, step by step.
 
+pub mod acks;
 pub mod chat;
+pub mod composer;
+pub mod event_log;
 pub mod history;
 pub mod lab;
+pub mod messages;
+pub mod rooms;
+pub mod state;
 pub mod status;
 
 use leptos::prelude::*;
@@ -64,5 +75,17 @@ fn browser_socket_options() -> Option<SocketOptions> {
     #[cfg(not(feature = "hydrate"))]
     {
         None
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 while rendering on the server, where nothing is timed).
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
     }
 }

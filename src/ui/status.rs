@@ -27,3 +27,19 @@ pub fn ConnectionStatus() -> impl IntoView {
         </div>
     }
 }
+
+/// The tutorial's connect / disconnect button.
+#[component]
+pub fn ConnectToggle() -> impl IntoView {
+    let socket = use_socket();
+    // Disconnected by the user, or about to be: the button offers to connect.
+    let offline = move || matches!(socket.state.get(), ConnectionState::Disconnected(_));
+    let toggle = move |_| {
+        socket.with(|s| if offline() { s.connect() } else { s.disconnect() });
+    };
+    view! {
+        <button class="toggle" data-testid="connect-toggle" on:click=toggle>
+            {move || if offline() { "Connect" } else { "Disconnect" }}
+        </button>
+    }
+}
