@@ -134,6 +134,18 @@ pub fn encode(packet: Packet) -> Vec<Frame> {
     }
 }
 
+/// No arguments: `emit("rtt", &NoArgs)` sends `["rtt"]`, where serde's `()` would send
+/// `["rtt", null]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoArgs;
+
+impl serde::Serialize for NoArgs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        serializer.serialize_tuple(0)?.end()
+    }
+}
+
 /// Encodes `[event, ...args]` (a tuple spreads into several arguments).
 pub fn event_value<T: serde::Serialize + ?Sized>(event: &str, args: &T) -> Result<Value, ParserError> {
     CommonParser.encode_value(args, Some(event))
@@ -208,6 +220,14 @@ mod tests {
         let mut packet = Packet::event("/", event_value("chat message", &("hi", "c-1")).unwrap());
         packet.inner.set_ack_id(12);
         assert_eq!(encode(packet), vec![Frame::Text(r#"4212["chat message","hi","c-1"]"#.into())]);
+    }
+
+    #[test]
+    fn no_args_means_no_arguments() {
+        assert_eq!(
+            encode(Packet::event("/", event_value("rtt", &NoArgs).unwrap())),
+            vec![Frame::Text(r#"42["rtt"]"#.into())]
+        );
     }
 
     #[test]

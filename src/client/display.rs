@@ -127,12 +127,26 @@ impl Shown {
     /// Indented, JSON-like text; bytes as `<bytes 06 07>`.
     pub fn pretty(&self) -> String {
         let mut out = String::new();
-        self.write(&mut out, 0);
+        self.write(&mut out, Some(0));
         out
     }
 
-    fn write(&self, out: &mut String, depth: usize) {
-        let pad = |out: &mut String, depth: usize| out.push_str(&"  ".repeat(depth));
+    /// The same on one line.
+    pub fn inline(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, None);
+        out
+    }
+
+    /// `depth` is the indentation level, `None` for one line.
+    fn write(&self, out: &mut String, depth: Option<usize>) {
+        let pad = |out: &mut String, depth: Option<usize>| {
+            if let Some(depth) = depth {
+                out.push_str(&"  ".repeat(depth));
+            }
+        };
+        let (open_sep, item_sep, close_sep) = if depth.is_some() { ("\n", ",\n", "\n") } else { ("", ", ", "") };
+        let inner = depth.map(|d| d + 1);
         match self {
             Shown::Null => out.push_str("null"),
             Shown::Bool(b) => {
@@ -149,24 +163,26 @@ impl Shown {
             }
             Shown::Array(items) if items.is_empty() => out.push_str("[]"),
             Shown::Array(items) => {
-                out.push_str("[\n");
+                out.push('[');
+                out.push_str(open_sep);
                 for (i, item) in items.iter().enumerate() {
-                    pad(out, depth + 1);
-                    item.write(out, depth + 1);
-                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                    pad(out, inner);
+                    item.write(out, inner);
+                    out.push_str(if i + 1 < items.len() { item_sep } else { close_sep });
                 }
                 pad(out, depth);
                 out.push(']');
             }
             Shown::Object(entries) if entries.is_empty() => out.push_str("{}"),
             Shown::Object(entries) => {
-                out.push_str("{\n");
+                out.push('{');
+                out.push_str(open_sep);
                 for (i, (key, value)) in entries.iter().enumerate() {
-                    pad(out, depth + 1);
+                    pad(out, inner);
                     out.push_str(&serde_json::to_string(key).unwrap_or_default());
                     out.push_str(": ");
-                    value.write(out, depth + 1);
-                    out.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
+                    value.write(out, inner);
+                    out.push_str(if i + 1 < entries.len() { item_sep } else { close_sep });
                 }
                 pad(out, depth);
                 out.push('}');
@@ -199,6 +215,8 @@ mod tests {
         let shown = arguments(&Payload::new(value, true));
         assert_eq!(shown.len(), 4);
         assert_eq!(shown[3], Shown::Bytes(vec![6]));
-        assert_eq!(Shown::Array(shown).pretty(), "[\n  1,\n  \"2\",\n  {\n    \"3\": \"4\"\n  },\n  <bytes 06>\n]");
+        let all = Shown::Array(shown);
+        assert_eq!(all.pretty(), "[\n  1,\n  \"2\",\n  {\n    \"3\": \"4\"\n  },\n  <bytes 06>\n]");
+        assert_eq!(all.inline(), r#"[1, "2", {"3": "4"}, <bytes 06>]"#);
     }
 }

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod socket;
 
 pub use self::core::{AckTimeout, Delivery, DisconnectReason, EmitOptions, Payload};
+pub use codec::NoArgs;
 pub use context::{SocketContext, provide_socket, use_socket};
 pub use socket::{
     AckError, ConnectionState, Emitter, Environment, ListenerGuard, Socket, SocketOptions, Timer, Traffic, Transport,

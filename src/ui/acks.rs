@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::now_ms;
+use crate::client::codec;
 use crate::client::display::{Shown, arguments};
-use crate::client::{AckError, AckTimeout, Payload, Socket, use_socket};
+use crate::client::{AckError, AckTimeout, NoArgs, Payload, Socket, use_socket};
 use crate::protocol::events;
 
 /// How the tutorial waits for `request` and `request2`.
@@ -152,8 +153,12 @@ struct CatchAllObject {
     five: bytes::Bytes,
 }
 
+/// The arguments on one line, bytes as bytes.
 fn shown_args<T: serde::Serialize + ?Sized>(args: &T) -> String {
-    serde_json::to_string(args).unwrap_or_else(|_| "<binary>".into())
+    match codec::ack_value(args) {
+        Ok(value) => Shown::Array(arguments(&Payload::new(value, false))).inline(),
+        Err(e) => format!("<{e}>"),
+    }
 }
 
 /// The panel: buttons for the tutorial's examples, then every ack.
@@ -197,7 +202,7 @@ pub fn AcksPanel() -> impl IntoView {
     });
     let measure = move |_| {
         socket.with(|s| {
-            let _ = s.emit(events::RTT, &());
+            let _ = s.emit(events::RTT, &NoArgs);
         });
     };
     let toggle_withhold = move |ev: leptos::ev::Event| {

@@ -73,7 +73,7 @@ mod scenario {
 
     use super::{STEPS, Step};
     use crate::client::browser::{BrowserEnvironment, same_origin_url, websocket_url};
-    use crate::client::{AckError, ConnectionState, ListenerGuard, Payload, Socket, SocketOptions};
+    use crate::client::{AckError, ConnectionState, ListenerGuard, NoArgs, Payload, Socket, SocketOptions};
     use crate::protocol::events::{self, lab};
 
     type Outcome = Result<String, String>;
@@ -216,7 +216,7 @@ mod scenario {
             }
         });
         let measured = next_event(socket, events::RTT_MEASURED);
-        socket.emit(events::RTT, &()).map_err(|e| e.to_string())?;
+        socket.emit(events::RTT, &NoArgs).map_err(|e| e.to_string())?;
         let measured: Value = measured.await.decode().map_err(|e| e.to_string())?;
         drop(guard);
         if measured["echoed"] == true {
@@ -273,7 +273,7 @@ mod scenario {
 
     async fn server_disconnect(socket: &Socket) -> Outcome {
         let disconnected = next_state(socket, |s| matches!(s, ConnectionState::Disconnected(_)));
-        socket.emit(lab::KICK, &()).map_err(|e| e.to_string())?;
+        socket.emit(lab::KICK, &NoArgs).map_err(|e| e.to_string())?;
         match disconnected.await {
             ConnectionState::Disconnected(reason) if reason == "io server disconnect" => Ok(reason),
             other => Err(format!("{other:?}")),

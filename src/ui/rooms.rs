@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
-use crate::client::{ConnectionState, Payload, use_socket};
+use crate::client::{ConnectionState, NoArgs, Payload, use_socket};
 use crate::protocol::{AckReply, JoinedRoom, RoomInfo, events};
 
 /// How long room requests wait for the server.
@@ -28,7 +28,7 @@ pub fn RoomsPanel() -> impl IntoView {
     Effect::new(move |_| {
         if socket.state.with(ConnectionState::is_connected) {
             socket.with(|s| {
-                emit_tracked(s, acks, events::ROOMS_LIST, &(), ROOM_TIMEOUT_MS, move |r| {
+                emit_tracked(s, acks, events::ROOMS_LIST, &NoArgs, ROOM_TIMEOUT_MS, move |r| {
                     if let Ok(Ok(AckReply::Ok { data })) = r.map(|p| p.decode::<AckReply<Vec<RoomInfo>>>()) {
                         chat.rooms.set(data);
                     }
