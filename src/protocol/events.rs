@@ -26,6 +26,12 @@ pub const ROOMS_LIST: &str = "rooms:list";
 /// server → everyone, whenever a member count changes: `(Vec<RoomInfo>)`.
 pub const ROOMS_UPDATED: &str = "rooms:updated";
 
+/// Typing, a broadcast to everyone but the sender (`socket.broadcast.emit`):
+/// client → server `(room?)` (sent `volatile`: dropped, not buffered, while offline);
+/// server → the others `({ "id": sender's socket id, "room"?: room })`, to the room's
+/// members when a room is given (the sender must be in it), else to everyone.
+pub const TYPING: &str = "typing";
+
 /// The tutorial's acknowledgement, callback flavour: client → server `(arg1, arg2)` with
 /// an ack, answered `{ "status": "ok" }`. The server logs both arguments.
 pub const REQUEST: &str = "request";

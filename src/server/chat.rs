@@ -31,6 +31,7 @@ pub async fn on_connect(
         socket.join(rooms::key(room));
     }
     socket.on(events::CHAT_MESSAGE, on_chat_message);
+    socket.on(events::TYPING, on_typing);
     rooms::register(&socket);
     tutorial::register(&socket);
     if !restored.is_empty() {
@@ -117,6 +118,18 @@ pub async fn on_chat_message(
         }
     };
     send_ack(ack, &reply);
+}
+
+/// `typing`: tells everyone but the sender (in the room, when one is given).
+async fn on_typing(socket: SocketRef, TryData(room): TryData<Option<String>>) {
+    let room = room.ok().flatten().and_then(|r| room_name(&r).ok());
+    let notice = serde_json::json!({ "id": socket.id.to_string(), "room": room });
+    let recipients = match &room {
+        Some(room) if rooms::joined(&socket).contains(room) => socket.to(rooms::key(room)),
+        Some(_) => return,
+        None => socket.broadcast(),
+    };
+    outgoing::broadcast(recipients, events::TYPING, &notice).await;
 }
 
 /// Checks the arguments of `chat message`.

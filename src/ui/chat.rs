@@ -11,6 +11,7 @@ use super::messages::MessageList;
 use super::rooms::RoomsPanel;
 use super::state::ChatState;
 use super::status::{ConnectToggle, ConnectionStatus};
+use super::typing::{Typing, TypingIndicator};
 use crate::client::{Payload, use_socket};
 use crate::protocol::{ChatMessage, MessageMeta, events};
 
@@ -22,6 +23,7 @@ pub fn ChatPage() -> impl IntoView {
     let chat = ChatState::provide();
     AckLog::provide();
     EventLog::provide();
+    Typing::provide();
     use_socket().on(events::CHAT_MESSAGE, move |payload: &Payload| {
         match payload.decode::<(String, i64, MessageMeta<'static>)>() {
             Ok(args) => chat.receive([ChatMessage::from_broadcast(args)]),
@@ -50,6 +52,7 @@ pub fn ChatPage() -> impl IntoView {
                         }.into_any(),
                     })}
                 </Suspense>
+                <TypingIndicator />
                 <Composer />
             </main>
             <aside class="devtools">

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
+use super::typing::use_typing;
 use crate::client::{AckTimeout, Payload, use_socket};
 use crate::protocol::{AckReply, SentMessage, Target, events};
 
@@ -16,6 +17,7 @@ pub fn Composer() -> impl IntoView {
     let socket = use_socket();
     let chat = use_chat();
     let acks = use_acks();
+    let typing = use_typing();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     // `all`, `room` (the room on screen) or `except` (everyone but it).
@@ -79,7 +81,10 @@ pub fn Composer() -> impl IntoView {
                 placeholder="Write a message"
                 autocomplete="off"
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    text.set(event_target_value(&ev));
+                    typing.notify(chat.view.get_untracked());
+                }
             />
             <button type="submit" data-testid="send-button">"Send"</button>
         </form>

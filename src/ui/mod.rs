@@ -7,6 +7,7 @@
 //! - [`acks`]: the acknowledgements panel, and the helper every acked emit goes through.
 //! - [`event_log`]: every event in and out, with its ack.
 //! - [`status`]: the connection badge and the connect / disconnect toggle.
+//! - [`typing`]: "someone is typing", a broadcast to everyone but the sender.
 //! - [`history`]: the server function that renders the latest messages with the page.
 //! - [`lab`]: our client runs the tutorial's features against a server, step by step.
 
@@ -20,6 +21,7 @@ pub mod messages;
 pub mod rooms;
 pub mod state;
 pub mod status;
+pub mod typing;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
+use super::acks::AckLog;
 use crate::client::{ConnectionState, use_socket};
+use crate::protocol::events;
 
 /// `connected` or `disconnected`, with what the client is doing about it.
 #[component]
@@ -17,6 +19,9 @@ pub fn ConnectionStatus() -> impl IntoView {
         }
         ConnectionState::Disconnected(reason) => reason,
     };
+    // Messages sent while offline wait in the socket's buffer until it reconnects.
+    let acks = use_context::<AckLog>();
+    let waiting = move || acks.map_or(0, |a| a.pending(events::CHAT_MESSAGE));
     view! {
         <div class="status" class:online=connected>
             <span class="dot"></span>
@@ -24,6 +29,12 @@ pub fn ConnectionStatus() -> impl IntoView {
                 {move || if connected() { "connected" } else { "disconnected" }}
             </span>
             <span class="status-detail" data-testid="connection-detail">{detail}</span>
+            <span class="status-detail" data-testid="outbox-count" hidden=move || connected() || waiting() == 0>
+                {move || match waiting() {
+                    1 => "1 message waiting".to_owned(),
+                    n => format!("{n} messages waiting"),
+                }}
+            </span>
         </div>
     }
 }

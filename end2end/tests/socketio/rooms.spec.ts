@@ -102,3 +102,28 @@ test("a client that comes back with its rooms gets them back, and what it missed
   const list = (await back.timeout(5000).emitWithAck("rooms:list")).data;
   expect(list).toContainEqual({ name: "rust", members: 2 });
 });
+
+test("typing is broadcast to everyone but the sender, or to the room's other members", async ({ connect }) => {
+  const [ann, bob, cat] = [await connect(), await connect(), await connect()];
+  const seen = new Map<Socket, Array<{ id: string; room: string | null }>>();
+  for (const s of [ann, bob, cat]) {
+    const list: Array<{ id: string; room: string | null }> = [];
+    s.on("typing", (notice) => list.push(notice));
+    seen.set(s, list);
+  }
+  ann.emit("typing", null);
+  await expect.poll(() => seen.get(bob)!.length).toBe(1);
+  await expect.poll(() => seen.get(cat)!.length).toBe(1);
+  expect(seen.get(bob)![0]).toEqual({ id: ann.id, room: null });
+
+  await ann.timeout(5000).emitWithAck("room:join", "rust");
+  await bob.timeout(5000).emitWithAck("room:join", "rust");
+  ann.emit("typing", "rust");
+  await expect.poll(() => seen.get(bob)!.length).toBe(2);
+  expect(seen.get(bob)![1]).toEqual({ id: ann.id, room: "rust" });
+  // A marker proves the room notice had time to reach everyone it would reach.
+  bob.emit("typing", null);
+  await expect.poll(() => seen.get(cat)!.length).toBe(2);
+  expect(seen.get(cat)!.map((n) => n.id)).toEqual([ann.id, bob.id]);
+  expect(seen.get(ann)!.map((n) => n.id)).toEqual([bob.id]);
+});

@@ -152,3 +152,34 @@ test("the event log shows both directions, binary as bytes, and filters, pauses 
   await expect(entries).toHaveCount(0);
   expect(errorsOf(page)).toEqual([]);
 });
+
+test("typing shows on the other page only", async ({ browser, server }) => {
+  const [a, b] = [await browser.newPage(), await browser.newPage()];
+  await openChat(a, server.url);
+  await openChat(b, server.url);
+  await a.getByTestId("message-input").pressSequentially("hel");
+  await expect(b.getByTestId("typing-indicator")).toBeVisible();
+  await expect(b.getByTestId("typing-indicator")).toHaveText("Someone is typing…");
+  await expect(a.getByTestId("typing-indicator")).toBeHidden();
+  // It fades after a few seconds without typing.
+  await expect(b.getByTestId("typing-indicator")).toBeHidden({ timeout: 6_000 });
+});
+
+test("messages written while disconnected wait, then go out on reconnection", async ({ browser, server }) => {
+  const [a, b] = [await browser.newPage(), await browser.newPage()];
+  await openChat(a, server.url);
+  await openChat(b, server.url);
+  await a.getByTestId("connect-toggle").click();
+  await expect(a.getByTestId("connection-status")).toHaveText("disconnected");
+  for (const text of ["offline one", "offline two"]) {
+    await a.getByTestId("message-input").fill(text);
+    await a.getByTestId("send-button").click();
+  }
+  await expect(a.getByTestId("outbox-count")).toHaveText("2 messages waiting");
+  await expect(message(b, "offline one")).toHaveCount(0);
+  await a.getByTestId("connect-toggle").click();
+  await expect(a.getByTestId("connection-status")).toHaveText("connected");
+  await expect(b.getByTestId("message")).toHaveText(["offline one", "offline two"]);
+  await expect(a.getByTestId("message")).toHaveText(["offline one", "offline two"]);
+  await expect(a.getByTestId("outbox-count")).toBeHidden();
+});
