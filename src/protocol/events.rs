@@ -14,6 +14,11 @@
 /// its client page chats with our server unchanged.
 pub const CHAT_MESSAGE: &str = "chat message";
 
+/// client → server `({ "room"?: name, "before"?: offset, "limit"?: n })` with an ack: a page
+/// of older messages, answered with a [`HistoryPage`](super::HistoryPage). Cursor pagination
+/// by offset: pass the oldest offset you have as `before`.
+pub const MESSAGES_HISTORY: &str = "messages:history";
+
 /// client → server `(room)` with an ack: joins (creating) a chat room. Answered with a
 /// [`JoinedRoom`](super::JoinedRoom): the member count and the room's latest messages.
 pub const ROOM_JOIN: &str = "room:join";

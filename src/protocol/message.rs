@@ -87,6 +87,33 @@ pub struct SentMessage {
     pub duplicate: bool,
 }
 
+/// A request for older messages: `{ "room"?: "rust", "before"?: 1200, "limit"?: 50 }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// The room (which the client must be in); absent for the messages to everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    /// Only messages older than this offset; absent for the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// How many, at most [`MAX_HISTORY_PAGE`]; absent for the server's page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The largest page of history a client may ask for.
+pub const MAX_HISTORY_PAGE: u32 = 500;
+
+/// A page of history: `{ "messages": [ChatMessage…], "complete": false }`, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The messages, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// True when there is nothing older.
+    pub complete: bool,
+}
+
 /// Arguments of a client's `chat message`: `(content, clientOffset?, target?)`.
 ///
 /// Decoded by hand rather than as a tuple so that the tutorial's early clients, which send

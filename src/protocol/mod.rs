@@ -11,5 +11,5 @@ pub mod room;
 
 pub use ack::{AckError, AckErrorCode, AckReply};
 pub use auth::HandshakeAuth;
-pub use message::{ChatMessage, MessageMeta, SendMessageArgs, SentMessage};
+pub use message::{ChatMessage, HistoryPage, HistoryRequest, MessageMeta, SendMessageArgs, SentMessage};
 pub use room::{JoinedRoom, RoomInfo, Target};

@@ -8,7 +8,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::{debug, warn};
 
 use super::store::{Inserted, NewMessage};
-use super::{AppState, outgoing, rooms, tutorial};
+use super::{AppState, history, outgoing, rooms, tutorial};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, events};
 
@@ -32,6 +32,7 @@ pub async fn on_connect(
     }
     socket.on(events::CHAT_MESSAGE, on_chat_message);
     socket.on(events::TYPING, on_typing);
+    socket.on(events::MESSAGES_HISTORY, history::on_history);
     rooms::register(&socket);
     tutorial::register(&socket);
     if !restored.is_empty() {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use leptos::config::LeptosOptions;
 use serde::Deserialize;
 
@@ -26,6 +26,23 @@ pub struct Cli {
     /// Messages rendered with the page and per page of history.
     #[arg(long)]
     pub history_page_size: Option<u32>,
+    /// What to do; serving when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Commands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stores generated messages in the database (for demos and benchmarks), then exits.
+    Seed {
+        /// How many messages.
+        #[arg(long, default_value_t = 1000)]
+        messages: u32,
+        /// The room they are sent to; everyone when absent.
+        #[arg(long)]
+        room: Option<String>,
+    },
 }
 
 /// The `[chat]` section of the configuration file.

@@ -5,6 +5,7 @@
 //! - [`store`]: the SQLite message store.
 //! - [`chat`]: the chat namespace `/`: connection, replay, `chat message`.
 //! - [`rooms`]: chat rooms: join, leave, list, live member counts.
+//! - [`history`]: older messages, a page at a time.
 //! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
 //! - [`outgoing`]: the one place every server emit goes through.
@@ -13,6 +14,7 @@
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod history;
 pub mod lab;
 pub mod outgoing;
 pub mod rooms;
@@ -54,6 +56,15 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(config::Command::Seed { messages, room }) = &cli.command {
+        return match seed(&config.chat.database_url, *messages, room.as_deref()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                error!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let listener = match TcpListener::bind(config.leptos.site_addr).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -106,6 +117,21 @@ pub async fn serve(
         .await?;
     store.close().await;
     info!("stopped");
+    Ok(())
+}
+
+/// `socket-chat seed`: stores `count` generated messages, in transactions of 10 000.
+async fn seed(database_url: &str, count: u32, room: Option<&str>) -> Result<(), store::StoreError> {
+    let store = MessageStore::open(database_url).await?;
+    let started = std::time::Instant::now();
+    let texts: Vec<String> = (1..=count).map(|i| format!("Seeded message {i}")).collect();
+    for chunk in texts.chunks(10_000) {
+        let batch: Vec<store::NewMessage<'_>> =
+            chunk.iter().map(|content| store::NewMessage { content, room, ..Default::default() }).collect();
+        store.insert_batch(&batch).await?;
+    }
+    store.close().await;
+    info!("stored {count} messages in {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -70,15 +70,18 @@ async fn on_join(
         Ok(name) => name,
         Err(error) => return drop(ack.send(&AckReply::<()>::from(error))),
     };
-    let history = match state.store.latest(Some(&name), state.config.history_page_size).await {
+    // Join first, then read: a message sent in between arrives live and is in the history
+    // too (the client keeps one copy per offset) rather than in neither.
+    socket.join(key(&name));
+    let history = match state.store.page(Some(&name), None, state.config.history_page_size).await {
         Ok(history) => history,
         Err(e) => {
             warn!(error = %e, "room history failed");
+            socket.leave(key(&name));
             let reply: AckReply<()> = AckReply::error(AckErrorCode::Unavailable, "the room's history is unavailable");
             return drop(ack.send(&reply));
         }
     };
-    socket.join(key(&name));
     let members = io.within(key(&name)).sockets().len();
     let _ = ack.send(&AckReply::Ok { data: JoinedRoom { room: name, members, history } });
     announce(&io).await;

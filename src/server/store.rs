@@ -168,16 +168,47 @@ impl MessageStore {
     }
 
     /// The `limit` latest messages of `room` (`None`: those for everyone, the except-room
-    /// ones included), oldest first.
-    pub async fn latest(&self, room: Option<&str>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let mut rows: Vec<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE room IS ? ORDER BY id DESC LIMIT ?"))
-                .bind(room)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+    /// ones included) older than `before` (all when `None`), oldest first: a page of
+    /// history, read backwards through the `(room, id)` index.
+    pub async fn page(
+        &self,
+        room: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let mut rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE room IS ? AND id < ? ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(room)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.reverse();
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Stores many messages in one transaction (seeding, imports); returns how many were new.
+    pub async fn insert_batch(&self, messages: &[NewMessage<'_>]) -> Result<usize, StoreError> {
+        let sent_at = now_millis();
+        let mut tx = self.pool.begin().await?;
+        let mut stored = 0;
+        for new in messages {
+            stored += sqlx::query(
+                "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (client_offset) DO NOTHING",
+            )
+            .bind(new.content)
+            .bind(new.client_offset)
+            .bind(sent_at)
+            .bind(new.room)
+            .bind(new.except)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Whether the database answers.
@@ -215,7 +246,7 @@ mod tests {
         let unkeyed = NewMessage { content: "hi", ..NewMessage::default() };
         assert!(matches!(store.insert(unkeyed).await.unwrap(), Inserted::New(_)));
         assert!(matches!(store.insert(unkeyed).await.unwrap(), Inserted::New(_)));
-        assert_eq!(store.latest(None, 10).await.unwrap().len(), 3);
+        assert_eq!(store.page(None, None, 10).await.unwrap().len(), 3);
     }
 
     #[tokio::test]
@@ -226,8 +257,11 @@ mod tests {
         }
         let after: Vec<_> = store.after(2, &[], 10).await.unwrap().into_iter().map(|m| m.content).collect();
         assert_eq!(after, ["m2", "m3", "m4"]);
-        let latest: Vec<_> = store.latest(None, 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
+        let latest: Vec<_> = store.page(None, None, 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
         assert_eq!(latest, [4, 5]);
+        let older: Vec<_> = store.page(None, Some(4), 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
+        assert_eq!(older, [2, 3]);
+        assert!(store.page(None, Some(1), 2).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -251,8 +285,20 @@ mod tests {
         assert_eq!(seen(&[]).await, ["all", "all but rust"]);
         assert_eq!(seen(&["rust"]).await, ["all", "to rust"]);
         assert_eq!(seen(&["go", "rust"]).await, ["all", "to rust", "to go"]);
-        let rust: Vec<_> = store.latest(Some("rust"), 10).await.unwrap().into_iter().map(|m| m.content).collect();
+        let rust: Vec<_> = store.page(Some("rust"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
         assert_eq!(rust, ["to rust"]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_stored_in_order_once_per_client_offset() {
+        let store = store().await;
+        let batch: Vec<NewMessage<'_>> = ["a", "b", "b"]
+            .iter()
+            .map(|k| NewMessage { content: k, client_offset: Some(k), room: Some("r"), except: None })
+            .collect();
+        store.insert_batch(&batch).await.unwrap();
+        let stored: Vec<_> = store.page(Some("r"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+        assert_eq!(stored, ["a", "b"]);
     }
 
     #[tokio::test]
@@ -264,6 +310,6 @@ mod tests {
         store.insert(NewMessage { content: "kept", ..NewMessage::default() }).await.unwrap();
         store.close().await;
         let reopened = MessageStore::open(&url).await.unwrap();
-        assert_eq!(reopened.latest(None, 1).await.unwrap()[0].content, "kept");
+        assert_eq!(reopened.page(None, None, 1).await.unwrap()[0].content, "kept");
     }
 }

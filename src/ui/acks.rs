@@ -49,11 +49,6 @@ impl AckLog {
         log
     }
 
-    /// How many acks of `event` are still awaited (buffered while offline, or in flight).
-    pub fn pending(&self, event: &str) -> usize {
-        self.entries.with(|e| e.iter().filter(|e| e.status == "pending" && e.event == event).count())
-    }
-
     fn start(&self, event: &str, args: String) -> u64 {
         let id = self.next.get_value();
         self.next.set_value(id + 1);

@@ -8,6 +8,7 @@ use super::composer::Composer;
 use super::event_log::{EventLog, EventLogPanel};
 use super::history::latest_messages;
 use super::messages::MessageList;
+use super::outbox::Outbox;
 use super::rooms::RoomsPanel;
 use super::state::ChatState;
 use super::status::{ConnectToggle, ConnectionStatus};
@@ -21,12 +22,20 @@ use crate::protocol::{ChatMessage, MessageMeta, events};
 pub fn ChatPage() -> impl IntoView {
     let history = Resource::new_blocking(|| (), |()| latest_messages());
     let chat = ChatState::provide();
-    AckLog::provide();
+    let socket = use_socket();
+    let acks = AckLog::provide();
+    let outbox = Outbox::provide(socket, acks);
     EventLog::provide();
     Typing::provide();
-    use_socket().on(events::CHAT_MESSAGE, move |payload: &Payload| {
+    socket.on(events::CHAT_MESSAGE, move |payload: &Payload| {
         match payload.decode::<(String, i64, MessageMeta<'static>)>() {
-            Ok(args) => chat.receive([ChatMessage::from_broadcast(args)]),
+            Ok(args) => {
+                let message = ChatMessage::from_broadcast(args);
+                if let Some(offset) = &message.client_offset {
+                    outbox.delivered(offset);
+                }
+                chat.receive([message]);
+            }
             Err(e) => leptos::logging::warn!("malformed chat message: {e}"),
         }
     });

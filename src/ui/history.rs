@@ -8,5 +8,5 @@ use crate::protocol::ChatMessage;
 #[server]
 pub async fn latest_messages() -> Result<Vec<ChatMessage>, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    state.store.latest(None, state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
+    state.store.page(None, None, state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
 }

@@ -1,56 +1,140 @@
-//! The messages of the room on screen, oldest at the top.
+//! The messages of the view on screen, oldest at the top: what the server has, then ours
+//! on their way. Scrolling to the top loads older pages.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 
+use super::acks::{emit_tracked, use_acks};
+use super::outbox::{State, use_outbox};
 use super::state::{shown_in, use_chat};
 use crate::client::use_socket;
-use crate::protocol::ChatMessage;
+use crate::protocol::{AckReply, ChatMessage, HistoryPage, HistoryRequest, events};
+
+/// Messages per older page.
+const PAGE: u32 = 50;
+/// Scrolled this close to the top, the next older page loads.
+const TOP_MARGIN_PX: i32 = 40;
 
 /// The list. `history` is what the server rendered with the page (messages to everyone).
 #[component]
 pub fn MessageList(
-    /// The messages rendered with the page, in offset order.
+    /// The latest messages to everyone, rendered with the page, in offset order.
     history: Vec<ChatMessage>,
 ) -> impl IntoView {
     let chat = use_chat();
     let socket = use_socket();
-    let history: BTreeMap<i64, ChatMessage> = history.into_iter().map(|m| (m.server_offset, m)).collect();
-    let last_offset = history.keys().next_back().copied().unwrap_or(0);
+    let acks = use_acks();
+    let outbox = use_outbox();
+    let everyone_complete = history.len() < PAGE as usize;
+    chat.receive(history);
+
     let visible = Memo::new(move |_| {
         let view = chat.view.get();
-        let mut all: BTreeMap<i64, ChatMessage> =
-            history.iter().filter(|(_, m)| shown_in(m, view.as_deref())).map(|(k, v)| (*k, v.clone())).collect();
-        chat.messages.with(|live| {
-            all.extend(live.iter().filter(|(_, m)| shown_in(m, view.as_deref())).map(|(k, v)| (*k, v.clone())))
-        });
-        all.into_values().collect::<Vec<_>>()
+        chat.messages.with(|all| all.values().filter(|m| shown_in(m, view.as_deref())).cloned().collect::<Vec<_>>())
     });
+    let ours = move || {
+        let view = chat.view.get();
+        outbox.entries.with(|e| e.iter().filter(|e| e.view == view).cloned().collect::<Vec<_>>())
+    };
 
     // Server delivery: every (re)connection asks for what came after the last message seen,
-    // in the rooms this socket is in.
+    // in the rooms this socket is in (offsets grow across rooms, so one offset covers all).
     Effect::new(move |_| {
-        let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0).max(last_offset);
+        let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0);
         let rooms: Vec<String> = chat.joined.with(|j| j.iter().cloned().collect());
         socket.with(|s| s.set_auth(Some(serde_json::json!({ "serverOffset": last, "rooms": rooms }))));
     });
 
+    // Older pages, per view: which views have nothing older, and whether a page is coming.
+    let complete = RwSignal::new(if everyone_complete { BTreeSet::from([None]) } else { BTreeSet::new() });
+    let loading = RwSignal::new(false);
     let list = NodeRef::<leptos::html::Ul>::new();
-    // Keep the newest message in view.
+    // Height of the list before older messages were put on top, to keep the reader's place.
+    let height_before = StoredValue::new(None::<i32>);
+    let load_older = move || {
+        let view = chat.view.get_untracked();
+        if loading.get_untracked() || complete.with_untracked(|c| c.contains(&view)) {
+            return;
+        }
+        let before = visible.with_untracked(|v| v.first().map(|m| m.server_offset));
+        let request = HistoryRequest { room: view.clone(), before, limit: Some(PAGE) };
+        loading.set(true);
+        height_before.set_value(list.get_untracked().map(|ul| ul.scroll_height()));
+        socket.with(|s| {
+            emit_tracked(s, acks, events::MESSAGES_HISTORY, &request, 10_000, move |result| {
+                loading.set(false);
+                if let Ok(Ok(AckReply::Ok { data })) = result.map(|p| p.decode::<AckReply<HistoryPage>>()) {
+                    let HistoryPage { messages, complete: done } = data;
+                    if done {
+                        complete.update(|c| {
+                            c.insert(view);
+                        });
+                    }
+                    chat.receive(messages);
+                }
+            })
+        });
+    };
+    let on_scroll = move |_| {
+        if list.get_untracked().is_some_and(|ul| ul.scroll_top() < TOP_MARGIN_PX) {
+            load_older();
+        }
+    };
+
+    // Keep the newest message in view, and the reader's place when older ones come in on top.
+    let newest = Memo::new(move |_| visible.with(|v| v.last().map(|m| m.server_offset)));
     Effect::new(move |_| {
-        visible.track();
+        newest.track();
+        ours().len();
         if let Some(ul) = list.get() {
             ul.set_scroll_top(ul.scroll_height());
         }
     });
+    Effect::new(move |_| {
+        visible.track();
+        if let (Some(ul), Some(before)) = (list.get(), height_before.get_value()) {
+            height_before.set_value(None);
+            ul.set_scroll_top(ul.scroll_height() - before);
+        }
+    });
+
     view! {
-        <ul class="messages" data-testid="messages" node_ref=list>
+        <ul class="messages" data-testid="messages" node_ref=list on:scroll=on_scroll>
+            <li class="history-note" data-testid="history-loading" hidden=move || !loading.get()>
+                "Loading older messages…"
+            </li>
+            <li class="history-note" data-testid="history-start" hidden=move || !complete.with(|c| c.contains(&chat.view.get()))>
+                "The beginning of the conversation."
+            </li>
+            <li class="history-note" hidden=move || complete.with(|c| c.contains(&chat.view.get())) || loading.get()>
+                <button data-testid="history-more" on:click=move |_| load_older()>"Load older messages"</button>
+            </li>
             <For each=move || visible.get() key=|m| m.server_offset let(message)>
-                <li class="message" data-testid="message" data-offset=message.server_offset>
+                <li class="message" data-testid="message" data-offset=message.server_offset data-state="delivered">
                     <span class="content">{message.content}</span>
                     {message.except.map(|room| view! { <span class="message-target">{format!("everyone but {room}")}</span> })}
                 </li>
+            </For>
+            <For each=ours key=|e| (e.client_offset.clone(), e.state) let(entry)>
+                {
+                    let offset = entry.client_offset.clone();
+                    view! {
+                        <li class=format!("message mine {}", entry.state.as_str()) data-testid="message" data-state=entry.state.as_str()>
+                            <span class="content">{entry.content.clone()}</span>
+                            <span class="message-state">
+                                {match entry.state {
+                                    State::Pending => "sending…",
+                                    State::Sent => "sent",
+                                    State::Failed => "not sent",
+                                }}
+                            </span>
+                            {(entry.state == State::Failed).then(|| view! {
+                                <button data-testid="message-retry" on:click=move |_| outbox.retry(&offset)>"Retry"</button>
+                            })}
+                        </li>
+                    }
+                }
             </For>
         </ul>
     }

@@ -2,7 +2,8 @@
 //!
 //! - [`chat`]: the chat page, laying out the panels below.
 //! - [`state`]: what the page knows (messages, rooms), shared through context.
-//! - [`messages`], [`composer`]: the conversation and the message box.
+//! - [`messages`], [`composer`]: the conversation (older pages on scroll) and the message box.
+//! - [`outbox`]: client delivery: our messages until the server has them, across reloads.
 //! - [`rooms`]: rooms, member counts, join and leave.
 //! - [`acks`]: the acknowledgements panel, and the helper every acked emit goes through.
 //! - [`event_log`]: every event in and out, with its ack.
@@ -18,6 +19,7 @@ pub mod event_log;
 pub mod history;
 pub mod lab;
 pub mod messages;
+pub mod outbox;
 pub mod rooms;
 pub mod state;
 pub mod status;

@@ -2,9 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::acks::AckLog;
+use super::outbox::Outbox;
 use crate::client::{ConnectionState, use_socket};
-use crate::protocol::events;
 
 /// `connected` or `disconnected`, with what the client is doing about it.
 #[component]
@@ -19,9 +18,9 @@ pub fn ConnectionStatus() -> impl IntoView {
         }
         ConnectionState::Disconnected(reason) => reason,
     };
-    // Messages sent while offline wait in the socket's buffer until it reconnects.
-    let acks = use_context::<AckLog>();
-    let waiting = move || acks.map_or(0, |a| a.pending(events::CHAT_MESSAGE));
+    // Messages written while offline wait in the outbox until the socket reconnects.
+    let outbox = use_context::<Outbox>();
+    let waiting = move || outbox.map_or(0, |o| o.waiting());
     view! {
         <div class="status" class:online=connected>
             <span class="dot"></span>

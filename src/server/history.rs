@@ -1,0 +1,46 @@
+//! `messages:history`: older messages, a page at a time (cursor pagination by offset).
+
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use tracing::warn;
+
+use super::{AppState, rooms};
+use crate::protocol::message::MAX_HISTORY_PAGE;
+use crate::protocol::room::room_name;
+use crate::protocol::{AckError, AckErrorCode, AckReply, HistoryPage, HistoryRequest};
+
+/// Answers a page of history of a room the socket is in, or of the messages to everyone.
+pub async fn on_history(
+    socket: SocketRef,
+    TryData(request): TryData<HistoryRequest>,
+    ack: AckSender,
+    State(state): State<AppState>,
+) {
+    let reply = match page(&socket, request, &state).await {
+        Ok(page) => AckReply::Ok { data: page },
+        Err(error) => AckReply::from(error),
+    };
+    let _ = ack.send(&reply);
+}
+
+async fn page(
+    socket: &SocketRef,
+    request: Result<HistoryRequest, socketioxide::ParserError>,
+    state: &AppState,
+) -> Result<HistoryPage, AckError> {
+    let request = request.map_err(|e| AckError {
+        code: AckErrorCode::InvalidArguments,
+        message: format!("expected {{ room?, before?, limit? }}: {e}"),
+    })?;
+    let room = request.room.as_deref().map(room_name).transpose()?;
+    if let Some(room) = &room
+        && !rooms::joined(socket).contains(room)
+    {
+        return Err(AckError { code: AckErrorCode::NotAMember, message: format!("join the room {room} to read it") });
+    }
+    let limit = request.limit.unwrap_or(state.config.history_page_size).clamp(1, MAX_HISTORY_PAGE);
+    let messages = state.store.page(room.as_deref(), request.before, limit).await.map_err(|e| {
+        warn!(error = %e, "history failed");
+        AckError { code: AckErrorCode::Unavailable, message: "the history is unavailable, try again".into() }
+    })?;
+    Ok(HistoryPage { complete: messages.len() < limit as usize, messages })
+}
