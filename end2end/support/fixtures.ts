@@ -8,22 +8,31 @@ type Fixtures = {
   serverOptions: ServerOptions;
   /** The test's own server, stopped after the test. */
   server: ChatServer;
-  /** Opens official socket.io-client sockets to the server; all closed after the test. */
-  connect: (options?: Parameters<typeof io>[1]) => Promise<Socket>;
+  /**
+   * Opens an official socket.io-client socket to the server (all closed after the test).
+   * `prepare` runs before the connection, to attach listeners that must not miss what the
+   * server sends on connection (a replay).
+   */
+  connect: (options?: Parameters<typeof io>[1], prepare?: (socket: Socket) => void) => Promise<Socket>;
 };
 
 export const test = base.extend<Fixtures>({
   serverOptions: [{}, { option: true }],
-  server: async ({ serverOptions }, use) => {
+  server: async ({ serverOptions }, use, testInfo) => {
     const server = await ChatServer.start(serverOptions);
     await use(server);
     await server.stop();
+    if (testInfo.status !== testInfo.expectedStatus) {
+      await testInfo.attach("server log", { body: server.log.join(""), contentType: "text/plain" });
+    }
   },
   connect: async ({ server }, use) => {
     const sockets: Socket[] = [];
-    await use(async (options) => {
-      const socket = io(server.url, { transports: ["websocket"], reconnection: false, ...options });
+    await use(async (options, prepare) => {
+      const socket = io(server.url, { transports: ["websocket"], reconnection: false, autoConnect: false, ...options });
       sockets.push(socket);
+      prepare?.(socket);
+      socket.connect();
       await new Promise<void>((resolve, reject) => {
         socket.once("connect", () => resolve());
         socket.once("connect_error", reject);

@@ -22,15 +22,17 @@ export class ChatServer {
     /** The SQLite URL, kept across restarts. */
     public databaseUrl: string,
     private options: ServerOptions,
+    /** Everything the server printed, for failure reports. */
+    public log: string[],
   ) {}
 
   static async start(options: ServerOptions = {}, databaseUrl?: string, addr = "127.0.0.1:0"): Promise<ChatServer> {
     const db = databaseUrl ?? `sqlite://${mkdtempSync(path.join(tmpdir(), "socket-chat-"))}/chat.db`;
-    const { child, url } = await startListening(BINARY, ["--addr", addr, "--database-url", db, ...(options.args ?? [])], {
+    const { child, url, log } = await startListening(BINARY, ["--addr", addr, "--database-url", db, ...(options.args ?? [])], {
       cwd: ROOT,
       env: { ...process.env, LEPTOS_SITE_ROOT: path.join(ROOT, "target", "site"), RUST_LOG: "info" },
     });
-    return new ChatServer(child, url, db, options);
+    return new ChatServer(child, url, db, options, log);
   }
 
   /** The port the server listens on. */

@@ -145,3 +145,34 @@ pub fn websocket_url(base: &str) -> String {
     };
     format!("{base}/socket.io/?EIO=4&transport=websocket")
 }
+
+/// Follows the browser's `offline` and `online` events for `socket` while alive: a lost
+/// network drops the connection at once, a network back reconnects at once.
+#[must_use = "the browser's network is followed only while this lives"]
+pub struct NetworkWatch {
+    on_offline: Closure<dyn FnMut(Event)>,
+    on_online: Closure<dyn FnMut(Event)>,
+}
+
+impl NetworkWatch {
+    /// Starts following the network for `socket`.
+    pub fn new(socket: &super::Socket) -> Option<Self> {
+        let window = web_sys::window()?;
+        let lost = socket.clone();
+        let back = socket.clone();
+        let on_offline = Closure::<dyn FnMut(Event)>::new(move |_| lost.network_lost());
+        let on_online = Closure::<dyn FnMut(Event)>::new(move |_| back.network_back());
+        window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref()).ok()?;
+        window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref()).ok()?;
+        Some(Self { on_offline, on_online })
+    }
+}
+
+impl Drop for NetworkWatch {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback("offline", self.on_offline.as_ref().unchecked_ref());
+            let _ = window.remove_event_listener_with_callback("online", self.on_online.as_ref().unchecked_ref());
+        }
+    }
+}

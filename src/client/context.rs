@@ -70,6 +70,8 @@ fn create_socket(
 ) -> Option<Socket> {
     let socket = Socket::new(options()?, super::browser::BrowserEnvironment);
     socket.on_state(move |s| set_state.set(s.clone())).forget();
+    // The app's socket lives as long as the page: so does following the network.
+    std::mem::forget(super::browser::NetworkWatch::new(&socket));
     Some(socket)
 }
 

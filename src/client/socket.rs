@@ -301,6 +301,23 @@ impl Socket {
         self.run(out);
     }
 
+    /// The device lost its network: drop the connection now instead of waiting for the
+    /// heartbeat to time out (a browser keeps a dead WebSocket open for a while).
+    pub fn network_lost(&self) {
+        if self.inner().transport.borrow().is_some() {
+            let out = self.inner().core.borrow_mut().transport_closed();
+            self.run(out);
+        }
+    }
+
+    /// The device has a network again: reconnect now rather than at the end of the delay.
+    pub fn network_back(&self) {
+        if matches!(&*self.inner().state.borrow(), ConnectionState::Reconnecting { .. }) {
+            self.inner().reconnect_timer.replace(None);
+            self.open_transport();
+        }
+    }
+
     /// Replaces the auth sent on the next (re)connection.
     pub fn set_auth(&self, auth: Option<serde_json::Value>) {
         self.inner().core.borrow_mut().set_auth(auth.clone());
@@ -773,6 +790,25 @@ mod tests {
         assert_eq!(socket.id().as_deref(), Some("b"));
         let sent = fake.take_sent();
         assert_eq!(&sent[1..], [r#"42["chat message","one"]"#, r#"42["chat message","two"]"#]);
+    }
+
+    #[test]
+    fn the_network_going_and_coming_back_reconnects_at_once() {
+        let fake = Fake::default();
+        let socket = socket(&fake);
+        socket.connect();
+        fake.accept("a");
+        socket.network_lost();
+        assert!(matches!(socket.state(), ConnectionState::Reconnecting { .. }));
+        socket.network_back();
+        assert_eq!(fake.0.opened.get(), 2, "no waiting for the backoff delay");
+        fake.accept("b");
+        assert_eq!(socket.id().as_deref(), Some("b"));
+        // Nothing to do when the user disconnected on purpose.
+        socket.disconnect();
+        socket.network_lost();
+        socket.network_back();
+        assert_eq!(fake.0.opened.get(), 2);
     }
 
     #[test]

@@ -38,15 +38,15 @@ test("a client that reconnects with auth.serverOffset gets what it missed, in or
     const ack = await alice.timeout(5000).emitWithAck("chat message", text, `a-${text}`);
     offsets.push(ack.data.serverOffset);
   }
-  const late = await connect({ auth: { serverOffset: offsets[0] } });
-  const replayed = collect(late);
+  let replayed: ReturnType<typeof collect> = [];
+  await connect({ auth: { serverOffset: offsets[0] } }, (s) => (replayed = collect(s)));
   await expect.poll(() => replayed.map((m) => [m[0], m[1]])).toEqual([
     ["two", offsets[1]],
     ["three", offsets[2]],
   ]);
   // Without an offset there is no replay.
-  const fresh = await connect();
-  const none = collect(fresh);
+  let none: ReturnType<typeof collect> = [];
+  await connect({}, (s) => (none = collect(s)));
   await alice.timeout(5000).emitWithAck("chat message", "four", "a-four");
   await expect.poll(() => none.map((m) => m[0])).toEqual(["four"]);
 });
@@ -82,8 +82,8 @@ test.describe("bad input", () => {
     // Exactly ten bytes is fine; nothing before it was stored, so it replays alone.
     const ok = await alice.timeout(5000).emitWithAck("chat message", "x".repeat(10), "c-6");
     expect(ok.status).toBe("ok");
-    const reader = await connect({ auth: { serverOffset: 0 } });
-    const replayed = collect(reader);
+    let replayed: ReturnType<typeof collect> = [];
+    await connect({ auth: { serverOffset: 0 } }, (s) => (replayed = collect(s)));
     await expect.poll(() => replayed.map((m) => m[0])).toEqual(["x".repeat(10)]);
   });
 });

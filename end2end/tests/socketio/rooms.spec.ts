@@ -96,8 +96,10 @@ test("a client that comes back with its rooms gets them back, and what it missed
   await ann.timeout(5000).emitWithAck("chat message", "missed", "a-2", { to: "rust" });
   await other.timeout(5000).emitWithAck("chat message", "not for rust", "o-2", { except: "rust" });
 
-  const back = await connect({ auth: { serverOffset: first.data.serverOffset, rooms: ["rust"] } });
-  const replayed = collect(back);
+  let replayed: ReturnType<typeof collect> = [];
+  const back = await connect({ auth: { serverOffset: first.data.serverOffset, rooms: ["rust"] } }, (s) => {
+    replayed = collect(s);
+  });
   await expect.poll(() => replayed.map((m) => m[0])).toEqual(["missed"]);
   const list = (await back.timeout(5000).emitWithAck("rooms:list")).data;
   expect(list).toContainEqual({ name: "rust", members: 2 });
