@@ -1,22 +1,28 @@
 //! The chat namespace `/`: connection (rooms restored, missed messages replayed) and
 //! `chat message`.
 //!
-//! Order inside a handler: validate, persist, ack, broadcast.
+//! Order inside a handler: validate, persist and broadcast (the writer), ack.
+
+use std::time::Duration;
 
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use super::store::{Inserted, NewMessage};
+use super::store::Inserted;
+use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, events};
 
 /// Messages read from the store per query while replaying.
 const REPLAY_PAGE: u32 = 500;
+/// Longest a message sent on connection waits for the socket's catch-up.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
-/// A socket connected to `/`: put it back in its rooms, register its handlers, then replay
-/// what it missed.
+/// A socket connected to `/`: register its handlers, replay what it missed, then let it go
+/// live in its rooms (through the writer, so no broadcast slips in between).
 pub async fn on_connect(
     io: SocketIo,
     socket: SocketRef,
@@ -24,44 +30,49 @@ pub async fn on_connect(
     State(state): State<AppState>,
 ) {
     debug!(sid = %socket.id, "connected");
-    // A malformed auth is not fatal: the client simply gets no rooms and no replay.
-    let auth = auth.unwrap_or_default();
-    let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
-    for room in &restored {
-        socket.join(rooms::key(room));
-    }
+    let (live, caught_up) = watch::channel(false);
+    socket.extensions.insert(CaughtUp(caught_up));
     socket.on(events::CHAT_MESSAGE, on_chat_message);
     socket.on(events::TYPING, on_typing);
     socket.on(events::MESSAGES_HISTORY, history::on_history);
     rooms::register(&socket);
     tutorial::register(&socket);
+    // A malformed auth is not fatal: the client simply gets no rooms and no replay.
+    let auth = auth.unwrap_or_default();
+    let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
+    let after = match auth.server_offset {
+        Some(offset) => match replay(&socket, &state, offset, &restored).await {
+            Some(last) => last,
+            None => return,
+        },
+        // No offset, no replay: live from now on.
+        None => i64::MAX,
+    };
+    state.writer.go_live(socket.clone(), after, restored.clone()).await;
+    let _ = live.send(true);
     if !restored.is_empty() {
         rooms::announce(&io).await;
     }
-    if let Some(offset) = auth.server_offset {
-        replay(&socket, &state, offset, &restored).await;
-    }
 }
 
-/// Server delivery: emits every stored message after `offset` that the socket may see,
-/// oldest first.
-async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64, rooms: &[String]) {
+/// Server delivery, the bulk of it: emits every stored message after `offset` that the
+/// socket may see, oldest first. Returns the last offset sent (the writer sends the rest),
+/// or `None` when the socket is gone.
+async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64, rooms: &[String]) -> Option<i64> {
     loop {
         let page = match state.store.after(offset, rooms, REPLAY_PAGE).await {
             Ok(page) => page,
             Err(e) => {
                 warn!(sid = %socket.id, error = %e, "replay failed");
-                return;
+                return Some(offset);
             }
         };
         for message in &page {
-            if outgoing::emit(socket, events::CHAT_MESSAGE, &message.broadcast_args()).await.is_err() {
-                return;
-            }
+            outgoing::emit(socket, events::CHAT_MESSAGE, &message.broadcast_args()).await.ok()?;
             offset = message.server_offset;
         }
         if page.len() < REPLAY_PAGE as usize {
-            return;
+            return Some(offset);
         }
     }
 }
@@ -76,12 +87,15 @@ struct Valid {
 
 /// `chat message`: validate, store once per client offset, ack, broadcast to its recipients.
 pub async fn on_chat_message(
-    io: SocketIo,
     socket: SocketRef,
     TryData(args): TryData<SendMessageArgs>,
     ack: AckSender,
     State(state): State<AppState>,
 ) {
+    // A message sent on connection waits until the socket is back in its rooms.
+    if let Some(caught_up) = socket.extensions.get::<CaughtUp>() {
+        caught_up.wait(CATCH_UP_LIMIT).await;
+    }
     let valid = match validate(args, state.config.max_message_bytes) {
         Ok(valid) => valid,
         Err(error) => return send_ack(ack, &AckReply::<SentMessage>::from(error)),
@@ -92,25 +106,15 @@ pub async fn on_chat_message(
         let error = AckError { code: AckErrorCode::NotAMember, message: format!("join the room {room} to send to it") };
         return send_ack(ack, &AckReply::<SentMessage>::from(error));
     }
-    let new = NewMessage {
-        content: &valid.content,
-        client_offset: valid.client_offset.as_deref(),
-        room: valid.target.to.as_deref(),
-        except: valid.target.except.as_deref(),
+    let message = writer::Message {
+        content: valid.content,
+        client_offset: valid.client_offset,
+        room: valid.target.to,
+        except: valid.target.except,
     };
-    let reply = match state.store.insert(new).await {
+    let reply = match state.writer.store(message).await {
         Ok(Inserted::New(message)) => {
-            send_ack(
-                ack,
-                &AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } },
-            );
-            let recipients = match (&message.room, &message.except) {
-                (Some(room), _) => io.to(rooms::key(room)),
-                (None, Some(room)) => io.except(rooms::key(room)),
-                (None, None) => io.broadcast(),
-            };
-            outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
-            return;
+            AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } }
         }
         Ok(Inserted::Duplicate(server_offset)) => AckReply::Ok { data: SentMessage { server_offset, duplicate: true } },
         Err(e) => {

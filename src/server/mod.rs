@@ -8,6 +8,7 @@
 //! - [`history`]: older messages, a page at a time.
 //! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
+//! - [`writer`]: the one task that stores and broadcasts messages, in offset order.
 //! - [`outgoing`]: the one place every server emit goes through.
 //! - [`app`]: the router.
 
@@ -20,6 +21,7 @@ pub mod outgoing;
 pub mod rooms;
 pub mod store;
 pub mod tutorial;
+pub mod writer;
 
 use std::process::ExitCode;
 
@@ -33,8 +35,10 @@ use store::MessageStore;
 /// What every handler and server function can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The messages.
+    /// The messages, for reads.
     pub store: MessageStore,
+    /// Stores and broadcasts new messages, in order.
+    pub writer: writer::Writer,
     /// Limits and sizes from the configuration.
     pub config: ChatConfig,
 }
@@ -103,8 +107,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = MessageStore::open(&config.chat.database_url).await?;
-    let state = AppState { store: store.clone(), config: config.chat.clone() };
+    let (writer, writer_task) = writer::Writer::new(store.clone());
+    let state = AppState { store: store.clone(), writer, config: config.chat.clone() };
     let (router, io) = app::router(config.leptos.clone(), state);
+    tokio::spawn(writer_task.run(io.clone()));
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when it was 0.
     info!("listening on http://{addr}");
@@ -128,7 +134,7 @@ async fn seed(database_url: &str, count: u32, room: Option<&str>) -> Result<(), 
     for chunk in texts.chunks(10_000) {
         let batch: Vec<store::NewMessage<'_>> =
             chunk.iter().map(|content| store::NewMessage { content, room, ..Default::default() }).collect();
-        store.insert_batch(&batch).await?;
+        store.insert_many(&batch).await?;
     }
     store.close().await;
     info!("stored {count} messages in {:.2} s", started.elapsed().as_secs_f64());

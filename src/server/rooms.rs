@@ -13,6 +13,10 @@ use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, ev
 
 const PREFIX: &str = "room:";
 
+/// Every socket that has been caught up: the audience of messages to everyone. A socket
+/// joins it only after its replay ([`Writer::go_live`](super::writer::Writer::go_live)).
+pub const LIVE: &str = "chat:live";
+
 /// The socketioxide room of chat room `name`.
 pub fn key(name: &str) -> String {
     format!("{PREFIX}{name}")

@@ -114,33 +114,47 @@ impl MessageStore {
 
     /// Stores a message once per `client_offset`.
     pub async fn insert(&self, new: NewMessage<'_>) -> Result<Inserted, StoreError> {
+        let mut inserted = self.insert_many(&[new]).await?;
+        Ok(inserted.pop().expect("one result per message"))
+    }
+
+    /// Stores messages in one transaction (one commit for the lot: the writer's group
+    /// commit, and seeding), each once per `client_offset`; one result per message, in order.
+    pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
         let sent_at = now_millis();
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-        )
-        .bind(new.content)
-        .bind(new.client_offset)
-        .bind(sent_at)
-        .bind(new.room)
-        .bind(new.except)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(id) = id {
-            return Ok(Inserted::New(ChatMessage {
-                server_offset: id,
-                content: new.content.to_owned(),
-                sent_at,
-                client_offset: new.client_offset.map(str::to_owned),
-                room: new.room.map(str::to_owned),
-                except: new.except.map(str::to_owned),
-            }));
-        }
-        let existing: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(messages.len());
+        for new in messages {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (client_offset) DO NOTHING RETURNING id",
+            )
+            .bind(new.content)
             .bind(new.client_offset)
-            .fetch_one(&self.pool)
+            .bind(sent_at)
+            .bind(new.room)
+            .bind(new.except)
+            .fetch_optional(&mut *tx)
             .await?;
-        Ok(Inserted::Duplicate(existing))
+            results.push(match id {
+                Some(id) => Inserted::New(ChatMessage {
+                    server_offset: id,
+                    content: new.content.to_owned(),
+                    sent_at,
+                    client_offset: new.client_offset.map(str::to_owned),
+                    room: new.room.map(str::to_owned),
+                    except: new.except.map(str::to_owned),
+                }),
+                None => Inserted::Duplicate(
+                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
+                        .bind(new.client_offset)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(results)
     }
 
     /// Up to `limit` messages after `server_offset` that a member of `rooms` may see,
@@ -186,29 +200,6 @@ impl MessageStore {
         .await?;
         rows.reverse();
         Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    /// Stores many messages in one transaction (seeding, imports); returns how many were new.
-    pub async fn insert_batch(&self, messages: &[NewMessage<'_>]) -> Result<usize, StoreError> {
-        let sent_at = now_millis();
-        let mut tx = self.pool.begin().await?;
-        let mut stored = 0;
-        for new in messages {
-            stored += sqlx::query(
-                "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (client_offset) DO NOTHING",
-            )
-            .bind(new.content)
-            .bind(new.client_offset)
-            .bind(sent_at)
-            .bind(new.room)
-            .bind(new.except)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as usize;
-        }
-        tx.commit().await?;
-        Ok(stored)
     }
 
     /// Whether the database answers.
@@ -296,7 +287,9 @@ mod tests {
             .iter()
             .map(|k| NewMessage { content: k, client_offset: Some(k), room: Some("r"), except: None })
             .collect();
-        store.insert_batch(&batch).await.unwrap();
+        let results = store.insert_many(&batch).await.unwrap();
+        let Inserted::New(b) = &results[1] else { panic!("b is new") };
+        assert_eq!(results[2], Inserted::Duplicate(b.server_offset));
         let stored: Vec<_> = store.page(Some("r"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
         assert_eq!(stored, ["a", "b"]);
     }

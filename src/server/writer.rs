@@ -1,0 +1,222 @@
+//! The writer: the one task that stores chat messages and broadcasts them.
+//!
+//! Why one task: clients keep "the last offset I have seen" and ask the server for what
+//! came after it. That is only sound if every socket receives messages in offset order,
+//! and never a live message before an older one it still has to be sent. Handlers running
+//! side by side could commit 7 and 8 and broadcast 8 first; a client cut off in between
+//! would then ask for "after 8" and never see 7. So every store goes through this task,
+//! which commits and broadcasts in the same order, and a connecting socket goes live
+//! through it too, after its replay, so no broadcast slips between the two.
+//!
+//! It also makes commits cheap: what is queued while a transaction runs is stored
+//! together in the next one (group commit).
+
+use std::time::Duration;
+
+use socketioxide::SocketIo;
+use socketioxide::extract::SocketRef;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, warn};
+
+use super::outgoing;
+use super::rooms;
+use super::store::{Inserted, MessageStore, NewMessage, StoreError};
+use crate::protocol::{ChatMessage, events};
+
+/// Most messages stored in one transaction.
+const MAX_BATCH: usize = 512;
+/// Commands waiting for the writer before senders wait too (back-pressure).
+const QUEUE: usize = 4096;
+/// Messages read per query while catching a socket up.
+const CATCH_UP_PAGE: u32 = 500;
+
+/// A message to store, owned (it crosses to the writer task).
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    /// The text.
+    pub content: String,
+    /// The sender's idempotency key.
+    pub client_offset: Option<String>,
+    /// Only for this room.
+    pub room: Option<String>,
+    /// For everyone but this room.
+    pub except: Option<String>,
+}
+
+enum Command {
+    Store { message: Message, reply: oneshot::Sender<Result<Inserted, String>> },
+    GoLive { socket: SocketRef, after: i64, rooms: Vec<String>, done: oneshot::Sender<()> },
+}
+
+/// Why the writer could not store a message.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database refused it.
+    #[error("{0}")]
+    Store(String),
+    /// The writer is gone (the server is stopping).
+    #[error("the server is shutting down")]
+    Stopped,
+}
+
+/// A handle on the writer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    commands: mpsc::Sender<Command>,
+}
+
+/// The writer task, before it has the Socket.IO handle it broadcasts with.
+pub struct WriterTask {
+    commands: mpsc::Receiver<Command>,
+    store: MessageStore,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Store { message, .. } => f.debug_struct("Store").field("message", message).finish(),
+            Command::GoLive { after, .. } => f.debug_struct("GoLive").field("after", after).finish(),
+        }
+    }
+}
+
+impl Writer {
+    /// A writer for `store`; run the task with [`WriterTask::run`] once Socket.IO exists.
+    pub fn new(store: MessageStore) -> (Self, WriterTask) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        (Self { commands: tx }, WriterTask { commands: rx, store })
+    }
+
+    /// Stores `message` (once per client offset) and, when new, broadcasts it to its
+    /// recipients. Returns once it is committed.
+    pub async fn store(&self, message: Message) -> Result<Inserted, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(Command::Store { message, reply }).await.map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
+    }
+
+    /// Sends `socket` what was stored after `after` that it may see, then puts it in its
+    /// `rooms` and in the live audience, with no broadcast in between.
+    pub async fn go_live(&self, socket: SocketRef, after: i64, rooms: Vec<String>) {
+        let (done, finished) = oneshot::channel();
+        if self.commands.send(Command::GoLive { socket, after, rooms, done }).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+impl WriterTask {
+    /// Runs until every [`Writer`] is dropped.
+    pub async fn run(mut self, io: SocketIo) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = self.commands.recv().await {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match self.commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            let mut stores = Vec::new();
+            for command in batch.drain(..) {
+                match command {
+                    Command::Store { message, reply } => stores.push((message, reply)),
+                    Command::GoLive { socket, after, rooms, done } => {
+                        // Stores queued before it are committed and broadcast first.
+                        self.commit(&io, std::mem::take(&mut stores)).await;
+                        self.go_live(&socket, after, &rooms).await;
+                        let _ = done.send(());
+                    }
+                }
+            }
+            self.commit(&io, stores).await;
+        }
+        debug!("writer stopped");
+    }
+
+    async fn commit(&self, io: &SocketIo, stores: Vec<(Message, oneshot::Sender<Result<Inserted, String>>)>) {
+        if stores.is_empty() {
+            return;
+        }
+        let messages: Vec<NewMessage<'_>> = stores
+            .iter()
+            .map(|(m, _)| NewMessage {
+                content: &m.content,
+                client_offset: m.client_offset.as_deref(),
+                room: m.room.as_deref(),
+                except: m.except.as_deref(),
+            })
+            .collect();
+        let results = match self.store.insert_many(&messages).await {
+            Ok(results) => results,
+            Err(e) => return fail(stores, &e),
+        };
+        for ((_, reply), result) in stores.into_iter().zip(results) {
+            let new = match &result {
+                Inserted::New(message) => Some(message.clone()),
+                Inserted::Duplicate(_) => None,
+            };
+            let _ = reply.send(Ok(result));
+            if let Some(message) = new {
+                broadcast(io, &message).await;
+            }
+        }
+    }
+
+    async fn go_live(&self, socket: &SocketRef, mut after: i64, rooms: &[String]) {
+        loop {
+            let page = match self.store.after(after, rooms, CATCH_UP_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    warn!(sid = %socket.id, error = %e, "catch-up failed; the client will retry");
+                    let _ = socket.clone().disconnect();
+                    return;
+                }
+            };
+            for message in &page {
+                // Never wait here: a socket too slow for its catch-up is told to come back.
+                if socket.emit(events::CHAT_MESSAGE, &message.broadcast_args()).is_err() {
+                    let _ = socket.clone().disconnect();
+                    return;
+                }
+                after = message.server_offset;
+            }
+            if page.len() < CATCH_UP_PAGE as usize {
+                break;
+            }
+        }
+        socket.join(rooms::LIVE);
+        for room in rooms {
+            socket.join(rooms::key(room));
+        }
+    }
+}
+
+fn fail(stores: Vec<(Message, oneshot::Sender<Result<Inserted, String>>)>, error: &StoreError) {
+    warn!(%error, count = stores.len(), "storing messages failed");
+    for (_, reply) in stores {
+        let _ = reply.send(Err(error.to_string()));
+    }
+}
+
+/// To the members of its room, to every live socket but those in its except-room, or to
+/// every live socket.
+async fn broadcast(io: &SocketIo, message: &ChatMessage) {
+    let recipients = match (&message.room, &message.except) {
+        (Some(room), _) => io.to(rooms::key(room)),
+        (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
+        (None, None) => io.to(rooms::LIVE),
+    };
+    outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
+}
+
+/// Resolves once a socket has been caught up and gone live.
+#[derive(Clone)]
+pub struct CaughtUp(pub watch::Receiver<bool>);
+
+impl CaughtUp {
+    /// Waits (at most `limit`) for the socket to be live.
+    pub async fn wait(mut self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, self.0.wait_for(|live| *live)).await;
+    }
+}
