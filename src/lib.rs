@@ -12,9 +12,13 @@
 //! - `server` (feature `ssr`): configuration, the axum router, the Socket.IO handlers and
 //!   the message store.
 //! - [`ui`]: the Leptos components, rendered on the server and hydrated in the browser.
+//! - `bench` (feature `bench`): the benchmark's histogram, pacer and report; its load
+//!   generator is the `socket-chat-bench` binary (`src/bin/socket-chat-bench/`).
 //!
 //! `main.rs` only starts the server; [`hydrate`] is the browser's entry point.
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod client;
 pub mod protocol;
 #[cfg(feature = "ssr")]

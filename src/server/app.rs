@@ -7,6 +7,7 @@ use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler;
 use tower_http::compression::CompressionLayer;
 
 use super::{AppState, chat, lab};
@@ -15,8 +16,8 @@ use crate::ui::{App, shell};
 /// Builds the router and the Socket.IO handle (kept for shutdown).
 pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
     let (socket_layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
-    io.ns("/", chat::on_connect);
-    io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect);
+    io.ns("/", chat::on_connect.with(chat::register));
+    io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect.with(lab::register));
 
     let routes = generate_route_list(App);
     let context_state = state.clone();

@@ -3,6 +3,8 @@
 //!
 //! Order inside a handler: validate, persist and broadcast (the writer), ack.
 
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use socketioxide::SocketIo;
@@ -21,8 +23,27 @@ const REPLAY_PAGE: u32 = 500;
 /// Longest a message sent on connection waits for the socket's catch-up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
-/// A socket connected to `/`: register its handlers, replay what it missed, then let it go
-/// live in its rooms (through the writer, so no broadcast slips in between).
+/// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
+/// handlers must be in place before the client can emit, or its first events would find
+/// none (the connect handler itself runs after the answer).
+pub async fn register(socket: SocketRef) -> Result<(), Infallible> {
+    let (live, caught_up) = watch::channel(false);
+    socket.extensions.insert(CaughtUp(caught_up));
+    socket.extensions.insert(GoneLive(Arc::new(live)));
+    socket.on(events::CHAT_MESSAGE, on_chat_message);
+    socket.on(events::TYPING, on_typing);
+    socket.on(events::MESSAGES_HISTORY, history::on_history);
+    rooms::register(&socket);
+    tutorial::register(&socket);
+    Ok(())
+}
+
+/// Tells the socket's handlers it has gone live.
+#[derive(Clone)]
+struct GoneLive(Arc<watch::Sender<bool>>);
+
+/// A socket connected to `/`: replay what it missed, then let it go live in its rooms
+/// (through the writer, so no broadcast slips in between).
 pub async fn on_connect(
     io: SocketIo,
     socket: SocketRef,
@@ -30,13 +51,6 @@ pub async fn on_connect(
     State(state): State<AppState>,
 ) {
     debug!(sid = %socket.id, "connected");
-    let (live, caught_up) = watch::channel(false);
-    socket.extensions.insert(CaughtUp(caught_up));
-    socket.on(events::CHAT_MESSAGE, on_chat_message);
-    socket.on(events::TYPING, on_typing);
-    socket.on(events::MESSAGES_HISTORY, history::on_history);
-    rooms::register(&socket);
-    tutorial::register(&socket);
     // A malformed auth is not fatal: the client simply gets no rooms and no replay.
     let auth = auth.unwrap_or_default();
     let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
@@ -49,7 +63,9 @@ pub async fn on_connect(
         None => i64::MAX,
     };
     state.writer.go_live(socket.clone(), after, restored.clone()).await;
-    let _ = live.send(true);
+    if let Some(GoneLive(live)) = socket.extensions.get::<GoneLive>() {
+        let _ = live.send(true);
+    }
     if !restored.is_empty() {
         rooms::announce(&io).await;
     }

@@ -12,15 +12,21 @@ use crate::protocol::events::{self, lab};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckErrorCode, AckReply};
 
-/// A socket joined `/lab`: register the handlers, greet it with what it sent.
-pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
-    let auth = auth.unwrap_or(Value::Null);
-    debug!(sid = %socket.id, %auth, "lab connection");
+/// Runs before the server answers a CONNECT on `/lab` (a middleware), so the handlers are
+/// there before the client's first emit.
+pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     tutorial::register(&socket);
     socket.on(lab::BINARY_ECHO, on_binary_echo);
     socket.on(events::ROOM_JOIN, on_room_join);
     socket.on(lab::ROOM_SHOUT, on_room_shout);
     socket.on(lab::KICK, on_kick);
+    Ok(())
+}
+
+/// A socket joined `/lab`: greet it with what it sent.
+pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
+    let auth = auth.unwrap_or(Value::Null);
+    debug!(sid = %socket.id, %auth, "lab connection");
     let welcome = json!({ "id": socket.id.to_string(), "auth": auth });
     let _ = outgoing::emit(&socket, lab::WELCOME, &welcome).await;
 }

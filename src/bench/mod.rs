@@ -1,0 +1,7 @@
+//! The benchmark's measuring parts (feature `bench`), kept in the library so that they are
+//! unit-tested: the latency histogram, the rate pacer, and the report. The load generator
+//! and the orchestration live in `src/bin/socket-chat-bench/`.
+
+pub mod histogram;
+pub mod pacing;
+pub mod report;

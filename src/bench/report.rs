@@ -1,0 +1,313 @@
+//! What a benchmark run found: the data (JSON), the table people read, and a plot (SVG).
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::histogram::Summary;
+
+/// p99 latency a rate must hold to count (the goal's bound).
+pub const P99_BOUND_MS: f64 = 100.0;
+
+/// One step of a fan-out ladder.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutStep {
+    /// Receivers in the room.
+    pub receivers: usize,
+    /// Messages sent per second by the one sender.
+    pub sent_per_s: f64,
+    /// Messages received per second, all receivers together.
+    pub delivered_per_s: f64,
+    /// Share of the expected deliveries that arrived in the step.
+    pub delivered_ratio: f64,
+    /// Send-to-receive latency.
+    pub latency: Summary,
+    /// CPU seconds the server used in the step.
+    pub server_cpu_s: f64,
+    /// CPU seconds this load generator used in the step.
+    pub loadgen_cpu_s: f64,
+}
+
+impl FanoutStep {
+    /// Whether the step counts: p99 within the bound and (nearly) everything delivered.
+    pub fn holds(&self) -> bool {
+        self.latency.p99_ms <= P99_BOUND_MS && self.delivered_ratio >= 0.99
+    }
+}
+
+/// Everything measured on one server.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerReport {
+    /// Which server.
+    pub name: String,
+    /// Every fan-out step, ladder by ladder.
+    pub fanout: Vec<FanoutStep>,
+    /// (idle connections, RSS per connection in KB).
+    pub idle_kb_per_connection: Vec<(usize, f64)>,
+    /// Messages stored and acknowledged per second.
+    pub stored_per_s: Option<f64>,
+    /// Milliseconds for a client back after 10 000 missed messages to have them all.
+    pub catch_up_ms: Option<f64>,
+}
+
+impl ServerReport {
+    /// The highest delivered rate that held, with `receivers` receivers.
+    pub fn best_fanout(&self, receivers: usize) -> Option<&FanoutStep> {
+        self.fanout
+            .iter()
+            .filter(|s| s.receivers == receivers && s.holds())
+            .max_by(|a, b| a.delivered_per_s.total_cmp(&b.delivered_per_s))
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `nproc`, memory, for context.
+    pub machine: String,
+    /// Ours first, then the peers.
+    pub servers: Vec<ServerReport>,
+    /// Release WASM + JS + CSS: (raw bytes, gzip bytes).
+    pub wasm_js_css: Option<(u64, u64)>,
+}
+
+/// A row of the table: a label, our figure, the official server's, and whether more is better.
+struct Row {
+    label: String,
+    ours: Option<f64>,
+    theirs: Option<f64>,
+    bare: Option<f64>,
+    unit: &'static str,
+    higher_is_better: bool,
+}
+
+impl Report {
+    fn rows(&self) -> Vec<Row> {
+        let get = |i: usize| self.servers.get(i);
+        let mut rows = Vec::new();
+        for receivers in [100, 1000] {
+            let best = |i: usize| get(i).and_then(|s| s.best_fanout(receivers)).map(|s| s.delivered_per_s);
+            rows.push(Row {
+                label: format!("fan-out, {receivers} receivers, p99 <= 100 ms"),
+                ours: best(0),
+                theirs: best(1),
+                bare: best(2),
+                unit: "deliveries/s",
+                higher_is_better: true,
+            });
+        }
+        for conns in [5000, 10000] {
+            let kb = |i: usize| {
+                get(i).and_then(|s| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb))
+            };
+            rows.push(Row {
+                label: format!("memory per idle connection, {conns} connections"),
+                ours: kb(0),
+                theirs: kb(1),
+                bare: kb(2),
+                unit: "KB",
+                higher_is_better: false,
+            });
+        }
+        rows.push(Row {
+            label: "stored and acknowledged".into(),
+            ours: get(0).and_then(|s| s.stored_per_s),
+            theirs: get(1).and_then(|s| s.stored_per_s),
+            bare: None,
+            unit: "messages/s",
+            higher_is_better: true,
+        });
+        rows.push(Row {
+            label: "catch-up after 10 000 missed".into(),
+            ours: get(0).and_then(|s| s.catch_up_ms),
+            theirs: get(1).and_then(|s| s.catch_up_ms),
+            bare: None,
+            unit: "ms",
+            higher_is_better: false,
+        });
+        rows
+    }
+
+    /// The table: our figure, the official server's, and how many times better ours is.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let names: Vec<&str> = self.servers.iter().map(|s| s.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{:<46} {:>14} {:>14} {:>8} {:>14}",
+            "measure",
+            names.first().copied().unwrap_or("ours"),
+            names.get(1).copied().unwrap_or("official"),
+            "ratio",
+            names.get(2).copied().unwrap_or("")
+        );
+        let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+        for row in self.rows() {
+            let ratio = match (row.ours, row.theirs) {
+                (Some(o), Some(t)) if o > 0.0 && t > 0.0 => {
+                    format!("{:.2}x", if row.higher_is_better { o / t } else { t / o })
+                }
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<46} {:>14} {:>14} {:>8} {:>14}  {}",
+                row.label,
+                cell(row.ours),
+                cell(row.theirs),
+                ratio,
+                cell(row.bare),
+                row.unit
+            );
+        }
+        if let Some((raw, gz)) = self.wasm_js_css {
+            let _ = writeln!(
+                out,
+                "{:<46} {:>14}  (raw {:.1} KB)",
+                "release WASM + JS + CSS, gzip",
+                format!("{:.1} KB", gz as f64 / 1024.0),
+                raw as f64 / 1024.0
+            );
+        }
+        out.push_str("ratio: how many times better ours is (higher deliveries, lower memory and times).\n");
+        out
+    }
+
+    /// A plot of p99 latency against deliveries per second, one line per server and
+    /// receiver count, readable without the JSON.
+    pub fn svg(&self) -> String {
+        let (w, h, left, bottom, top, right) = (900.0, 520.0, 70.0, 60.0, 40.0, 230.0);
+        let series: Vec<(String, Vec<(f64, f64)>)> = self
+            .servers
+            .iter()
+            .flat_map(|s| {
+                [100, 1000].into_iter().map(move |r| {
+                    let points: Vec<(f64, f64)> = s
+                        .fanout
+                        .iter()
+                        .filter(|f| f.receivers == r)
+                        .map(|f| (f.delivered_per_s, f.latency.p99_ms.min(500.0)))
+                        .collect();
+                    (format!("{} ({r} receivers)", s.name), points)
+                })
+            })
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        let max_x = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(1.0, f64::max) * 1.05;
+        let max_y = 500.0;
+        let x = |v: f64| left + v / max_x * (w - left - right);
+        let y = |v: f64| h - bottom - v / max_y * (h - top - bottom);
+        let colors = ["#3b5bdb", "#74c0fc", "#e8590c", "#ffa94d", "#2f9e44", "#8ce99a"];
+        let mut svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="{left}" y="22" font-size="15">p99 latency vs deliveries/s, one sender fanning out (latency capped at 500 ms)</text>
+<line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="black"/>
+<line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="black"/>
+<line x1="{left}" y1="{bound}" x2="{r}" y2="{bound}" stroke="#c92a2a" stroke-dasharray="4 4"/>
+<text x="{r2}" y="{bound}" fill="#c92a2a">p99 = 100 ms</text>
+<text x="{xl}" y="{xly}" text-anchor="middle">deliveries per second</text>
+<text x="16" y="{ym}" transform="rotate(-90 16 {ym})" text-anchor="middle">p99 latency (ms)</text>
+"##,
+            b = h - bottom,
+            r = w - right,
+            bound = y(P99_BOUND_MS),
+            r2 = w - right + 4.0,
+            xl = (left + w - right) / 2.0,
+            xly = h - 15.0,
+            ym = (top + h - bottom) / 2.0,
+        );
+        for i in 0..=5 {
+            let vx = max_x * i as f64 / 5.0;
+            let vy = max_y * i as f64 / 5.0;
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{:.0}</text>"#,
+                x(vx),
+                h - bottom + 18.0,
+                vx
+            );
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}</text>"#,
+                left - 6.0,
+                y(vy) + 4.0,
+                vy
+            );
+        }
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = colors[i % colors.len()];
+            let path: Vec<String> = points.iter().map(|(px, py)| format!("{:.1},{:.1}", x(*px), y(*py))).collect();
+            let _ = writeln!(
+                svg,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
+                path.join(" ")
+            );
+            for (px, py) in points {
+                let _ = writeln!(svg, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#, x(*px), y(*py));
+            }
+            let ly = top + 20.0 + i as f64 * 20.0;
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{:.1}" y="{:.1}" width="12" height="12" fill="{color}"/><text x="{:.1}" y="{:.1}">{name}</text>"#,
+                w - right + 10.0,
+                ly - 10.0,
+                w - right + 28.0,
+                ly
+            );
+        }
+        svg.push_str("</svg>\n");
+        svg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(receivers: usize, delivered: f64, p99: f64) -> FanoutStep {
+        FanoutStep {
+            receivers,
+            sent_per_s: delivered / receivers as f64,
+            delivered_per_s: delivered,
+            delivered_ratio: 1.0,
+            latency: Summary { count: 1, p50_ms: p99 / 2.0, p99_ms: p99, max_ms: p99 },
+            server_cpu_s: 1.0,
+            loadgen_cpu_s: 0.5,
+        }
+    }
+
+    #[test]
+    fn the_best_rate_is_the_highest_that_held() {
+        let report = ServerReport {
+            name: "x".into(),
+            fanout: vec![step(100, 1000.0, 5.0), step(100, 2000.0, 40.0), step(100, 4000.0, 300.0)],
+            ..ServerReport::default()
+        };
+        assert_eq!(report.best_fanout(100).map(|s| s.delivered_per_s), Some(2000.0));
+        assert!(report.best_fanout(1000).is_none());
+    }
+
+    #[test]
+    fn the_table_gives_ratios_in_our_favour_when_we_do_better() {
+        let ours = ServerReport {
+            name: "ours".into(),
+            fanout: vec![step(100, 5000.0, 10.0)],
+            idle_kb_per_connection: vec![(5000, 9.0)],
+            ..ServerReport::default()
+        };
+        let theirs = ServerReport {
+            name: "official".into(),
+            fanout: vec![step(100, 1000.0, 10.0)],
+            idle_kb_per_connection: vec![(5000, 18.0)],
+            ..ServerReport::default()
+        };
+        let report = Report { servers: vec![ours, theirs], ..Report::default() };
+        let table = report.table();
+        assert!(table.lines().any(|l| l.starts_with("fan-out, 100 receivers") && l.contains("5.00x")), "{table}");
+        assert!(table.lines().any(|l| l.contains("5000 connections") && l.contains("2.00x")), "{table}");
+        assert!(report.svg().contains("<polyline"));
+    }
+}

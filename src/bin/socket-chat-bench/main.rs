@@ -1,0 +1,161 @@
+//! socket-chat-bench: our server and the official Node.js server, side by side on this
+//! machine, in one run (these machines are noisy: only same-run ratios mean anything).
+//!
+//! For each server in turn: fan-out (one sender, 100 and 1 000 receivers, increasing rates,
+//! the highest rate whose p99 latency stays within 100 ms), memory per idle connection
+//! (5 000 and 10 000), stored and acknowledged messages per second, and the time for a
+//! client back after 10 000 missed messages to have them all. Then the release WASM + JS +
+//! CSS size. It prints one table and writes `bench/results/latest.{json,svg}`.
+//!
+//! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
+
+mod load;
+mod scenarios;
+mod servers;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use socket_chat::bench::report::{Report, ServerReport};
+
+use servers::{Kind, Server};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(name = "socket-chat-bench", about = "socket-chat and the official Socket.IO server, side by side")]
+struct Options {
+    /// The repository (where target/ and bench/ are).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Seconds each fan-out step sends for.
+    #[arg(long, default_value_t = 4.0)]
+    step_seconds: f64,
+    /// Receiver counts for fan-out.
+    #[arg(long, value_delimiter = ',', default_values_t = [100usize, 1000])]
+    receivers: Vec<usize>,
+    /// Idle connection counts for memory.
+    #[arg(long, value_delimiter = ',', default_values_t = [5000usize, 10000])]
+    idle: Vec<usize>,
+    /// Only these servers (socket-chat, official, bare).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
+    servers: Vec<String>,
+    /// Where to write the results.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = Options::parse();
+    raise_file_limit();
+    let scratch = std::env::temp_dir().join(format!("socket-chat-bench-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&scratch) {
+        eprintln!("cannot create {}: {e}", scratch.display());
+        return ExitCode::FAILURE;
+    }
+    let mut report = Report {
+        at: chrono_like_now(),
+        machine: machine(),
+        servers: Vec::new(),
+        wasm_js_css: scenarios::bundle_size(&options.root.join("target/site/pkg")),
+    };
+    let kinds = [("socket-chat", Kind::Ours), ("official", Kind::Official), ("bare", Kind::OfficialNoStore)];
+    for (key, kind) in kinds {
+        if !options.servers.iter().any(|s| s == key) {
+            continue;
+        }
+        eprintln!("== {}", kind.name());
+        let mut server_report = ServerReport { name: kind.name().into(), ..ServerReport::default() };
+        // A fresh server per measure, so one cannot disturb the next.
+        for &receivers in &options.receivers {
+            match fresh(kind, &options, &scratch).await {
+                Ok(server) => {
+                    let steps = scenarios::fanout_ladder(&server, receivers, options.step_seconds).await;
+                    server_report.fanout.extend(steps);
+                    server.stop().await;
+                }
+                Err(e) => eprintln!("   {e}"),
+            }
+        }
+        for &count in &options.idle {
+            if let Ok(server) = fresh(kind, &options, &scratch).await {
+                match scenarios::idle_memory(&server, count).await {
+                    Ok(kb) => server_report.idle_kb_per_connection.push((count, kb)),
+                    Err(e) => eprintln!("   idle {count}: {e}"),
+                }
+                server.stop().await;
+            }
+        }
+        if kind != Kind::OfficialNoStore {
+            if let Ok(server) = fresh(kind, &options, &scratch).await {
+                match scenarios::storage(&server).await {
+                    Ok(rate) => server_report.stored_per_s = Some(rate),
+                    Err(e) => eprintln!("   storage: {e}"),
+                }
+                server.stop().await;
+            }
+            if let Ok(server) = fresh(kind, &options, &scratch).await {
+                match scenarios::catch_up(&server, 10_000).await {
+                    Ok(ms) => server_report.catch_up_ms = Some(ms),
+                    Err(e) => eprintln!("   catch-up: {e}"),
+                }
+                server.stop().await;
+            }
+        }
+        report.servers.push(server_report);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    println!("\n{}", report.table());
+    if let Err(e) = write(&options.out, &report) {
+        eprintln!("cannot write the results: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("results: {0}/latest.json, plot: {0}/latest.svg", options.out.display());
+    ExitCode::SUCCESS
+}
+
+async fn fresh(kind: Kind, options: &Options, scratch: &std::path::Path) -> load::Result<Server> {
+    Server::start(kind, &options.root, scratch).await
+}
+
+fn write(out: &std::path::Path, report: &Report) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(out.join("latest.json"), json)?;
+    std::fs::write(out.join("latest.svg"), report.svg())?;
+    std::fs::write(out.join("latest.txt"), report.table())?;
+    Ok(())
+}
+
+/// 10 000 idle connections need more file descriptors than the default soft limit.
+fn raise_file_limit() {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else { return };
+    let hard = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(hard) = hard {
+        // `prlimit` is in util-linux, on every Debian; children (the servers) inherit it.
+        let _ = std::process::Command::new("prlimit")
+            .args(["--pid", &std::process::id().to_string(), &format!("--nofile={hard}:{hard}")])
+            .status();
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(String::new(), |kb| format!(", {:.0} GiB", kb as f64 / 1024.0 / 1024.0));
+    format!("{cores} cores{memory}")
+}
+
+/// Seconds since the epoch, as text (no date library needed for a timestamp).
+fn chrono_like_now() -> String {
+    format!("{}", load::now_micros() / 1_000_000)
+}

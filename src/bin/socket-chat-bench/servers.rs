@@ -1,0 +1,117 @@
+//! The servers under test, each a child process on a free port with a fresh database, and
+//! what /proc says about a process (resident memory, CPU time).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::load::Result;
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// socket-chat, release build, SQLite.
+    Ours,
+    /// The official Node.js server running the tutorial's chat, SQLite.
+    Official,
+    /// The same without storage.
+    OfficialNoStore,
+}
+
+impl Kind {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "socket-chat",
+            Kind::Official => "official+sqlite",
+            Kind::OfficialNoStore => "official, no store",
+        }
+    }
+}
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    /// Its process id, for /proc.
+    pub pid: u32,
+}
+
+impl Server {
+    /// Starts `kind` with a database under `dir`, and waits for its "listening on" line.
+    pub async fn start(kind: Kind, root: &Path, dir: &Path) -> Result<Self> {
+        let db = dir.join(format!("{}.db", kind.name().replace([' ', ',', '+'], "-")));
+        let _ = std::fs::remove_file(&db);
+        let mut command = match kind {
+            Kind::Ours => {
+                let mut c = Command::new(root.join("target/release/socket-chat"));
+                c.args(["--addr", "127.0.0.1:0", "--database-url"])
+                    .arg(format!("sqlite://{}", db.display()))
+                    .env("LEPTOS_SITE_ROOT", root.join("target/site"))
+                    .env("RUST_LOG", "info,socketioxide=error,engineioxide=error");
+                c
+            }
+            Kind::Official | Kind::OfficialNoStore => {
+                let mut c = Command::new("node");
+                c.arg(root.join("bench/official-chat.cjs")).args(["--port", "0"]);
+                if kind == Kind::Official {
+                    c.arg("--db").arg(&db);
+                } else {
+                    c.arg("--no-store");
+                }
+                c
+            }
+        };
+        let mut child = command
+            .current_dir(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+        let pid = child.id().ok_or("no pid")?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    return addr.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("{} did not start", kind.name()))?;
+        // Keep reading its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, port, pid })
+    }
+
+    /// Stops it.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Resident memory of `pid`, in KB.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// CPU seconds (user + system) `pid` has used; `None` reads this process.
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = pid.map_or_else(|| PathBuf::from("/proc/self/stat"), |p| PathBuf::from(format!("/proc/{p}/stat")));
+    let Ok(stat) = std::fs::read_to_string(path) else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 counted from the state.
+    (ticks(11) + ticks(12)) / 100.0
+}
