@@ -13,9 +13,18 @@ use tower_http::compression::CompressionLayer;
 use super::{AppState, chat, lab};
 use crate::ui::{App, shell};
 
+/// Packets that may wait for one socket before socketioxide drops them.
+const SOCKET_BUFFER: usize = 16_384;
+
 /// Builds the router and the Socket.IO handle (kept for shutdown).
 pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
-    let (socket_layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
+    let (socket_layer, io) = SocketIo::builder()
+        // Packets waiting for one socket. socketioxide drops what does not fit (an ack, a
+        // broadcast), which would leave a gap in a client's messages; the official server's
+        // buffer is unbounded. The channel allocates as it fills, so idle sockets pay nothing.
+        .max_buffer_size(SOCKET_BUFFER)
+        .with_state(state.clone())
+        .build_layer();
     io.ns("/", chat::on_connect.with(chat::register));
     io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect.with(lab::register));
 

@@ -54,8 +54,8 @@ pub fn sent_at(frame: &str) -> Option<u64> {
 /// The server offset in a `chat message` frame (its third element).
 pub fn server_offset(frame: &str) -> Option<i64> {
     let rest = frame.strip_prefix(r#"42["chat message",""#)?;
-    let after_content = rest.find(r#"","#)? + 3;
-    let rest = &rest[after_content..];
+    // The content (ours: `t<digits>`, no quote inside), its closing quote, a comma.
+    let rest = &rest[rest.find('"')? + 2..];
     let end = rest.find([',', ']'])?;
     rest[..end].parse().ok()
 }

@@ -60,8 +60,9 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
     // 200 deliveries/ms to start, whatever the receiver count.
     let mut rate = 20_000.0 / receivers as f64;
     let mut ack = 0u64;
+    // Receivers count from step 0; each later change of the step closes the previous one.
+    let _ = step_tx.send(Some(0));
     for step in 0..14u64 {
-        let _ = step_tx.send(Some(step));
         let (server_cpu, own_cpu) = (cpu_seconds(Some(server.pid)), cpu_seconds(None));
         let pacer = Pacer::new(Instant::now(), rate);
         let end = Instant::now() + Duration::from_secs_f64(seconds);
