@@ -77,7 +77,8 @@ pub struct Tally {
 /// Receives until told to stop; at every change of `step` it reports the finished step's
 /// tally and starts a new one. Answers pings.
 pub async fn receive(mut ws: Ws, mut step: watch::Receiver<Option<u64>>, report: mpsc::UnboundedSender<Tally>) {
-    let mut current = *step.borrow();
+    // Marks the current step seen, so that only later changes close a tally.
+    let mut current = *step.borrow_and_update();
     let mut tally = Tally::default();
     loop {
         tokio::select! {
