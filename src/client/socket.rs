@@ -133,9 +133,37 @@ impl ConnectionState {
 }
 
 type Listener = Rc<dyn Fn(&Payload, Option<i64>)>;
-type AnyListener = Rc<dyn Fn(&str, &Payload)>;
-type StateListener = Rc<dyn Fn(&ConnectionState)>;
-type Inspector = Rc<dyn Fn(&Traffic<'_>)>;
+type AnyListener = dyn Fn(&str, &Payload);
+type StateListener = dyn Fn(&ConnectionState);
+type Inspector = dyn Fn(&Traffic<'_>);
+
+/// Listeners of one kind, each with the id its guard removes it by.
+struct Listeners<L: ?Sized>(RefCell<Vec<(u64, Rc<L>)>>);
+
+impl<L: ?Sized> Default for Listeners<L> {
+    fn default() -> Self {
+        Self(RefCell::new(Vec::new()))
+    }
+}
+
+impl<L: ?Sized> Listeners<L> {
+    fn add(&self, id: u64, listener: Rc<L>) {
+        self.0.borrow_mut().push((id, listener));
+    }
+
+    fn remove(&self, id: u64) {
+        self.0.borrow_mut().retain(|(l, _)| *l != id);
+    }
+
+    fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+
+    /// The listeners now, so that they run with no borrow held (they may add or remove).
+    fn snapshot(&self) -> Vec<Rc<L>> {
+        self.0.borrow().iter().map(|(_, l)| l.clone()).collect()
+    }
+}
 
 /// Everything that crosses the socket, for developer tools such as an event log
 /// ([`Socket::inspect`]). Ack ids are the ones [`Traffic::Out`] announced.
@@ -191,10 +219,10 @@ struct Inner {
     /// Bumped for every transport, so a replaced one's late events are ignored.
     generation: Cell<u64>,
     listeners: RefCell<HashMap<String, Vec<(u64, Listener)>>>,
-    any_listeners: RefCell<Vec<(u64, AnyListener)>>,
-    outgoing_listeners: RefCell<Vec<(u64, AnyListener)>>,
-    state_listeners: RefCell<Vec<(u64, StateListener)>>,
-    inspectors: RefCell<Vec<(u64, Inspector)>>,
+    any_listeners: Listeners<AnyListener>,
+    outgoing_listeners: Listeners<AnyListener>,
+    state_listeners: Listeners<StateListener>,
+    inspectors: Listeners<Inspector>,
     next_listener_id: Cell<u64>,
     acks: RefCell<HashMap<i64, AckCallback>>,
     state: RefCell<ConnectionState>,
@@ -234,10 +262,10 @@ impl Inner {
         for list in self.listeners.borrow_mut().values_mut() {
             list.retain(|(l, _)| *l != id);
         }
-        self.any_listeners.borrow_mut().retain(|(l, _)| *l != id);
-        self.outgoing_listeners.borrow_mut().retain(|(l, _)| *l != id);
-        self.state_listeners.borrow_mut().retain(|(l, _)| *l != id);
-        self.inspectors.borrow_mut().retain(|(l, _)| *l != id);
+        self.any_listeners.remove(id);
+        self.outgoing_listeners.remove(id);
+        self.state_listeners.remove(id);
+        self.inspectors.remove(id);
     }
 }
 
@@ -256,10 +284,10 @@ impl Socket {
             transport: RefCell::new(None),
             generation: Cell::new(0),
             listeners: RefCell::default(),
-            any_listeners: RefCell::default(),
-            outgoing_listeners: RefCell::default(),
-            state_listeners: RefCell::default(),
-            inspectors: RefCell::default(),
+            any_listeners: Listeners::default(),
+            outgoing_listeners: Listeners::default(),
+            state_listeners: Listeners::default(),
+            inspectors: Listeners::default(),
             next_listener_id: Cell::new(0),
             acks: RefCell::default(),
             state: RefCell::new(ConnectionState::Disconnected("not connected yet".into())),
@@ -383,32 +411,32 @@ impl Socket {
     /// Calls `listener` with the name and arguments of every incoming event (`onAny`).
     pub fn on_any(&self, listener: impl Fn(&str, &Payload) + 'static) -> ListenerGuard {
         let id = self.next_id();
-        self.inner().any_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.inner().any_listeners.add(id, Rc::new(listener));
         self.guard(id)
     }
 
     /// Removes every [`on_any`](Self::on_any) listener (`offAny`).
     pub fn off_any(&self) {
-        self.inner().any_listeners.borrow_mut().clear();
+        self.inner().any_listeners.clear();
     }
 
     /// Calls `listener` with every outgoing event, when it is actually sent
     /// (`onAnyOutgoing`): a buffered emit is reported on reconnection, each retry again.
     pub fn on_any_outgoing(&self, listener: impl Fn(&str, &Payload) + 'static) -> ListenerGuard {
         let id = self.next_id();
-        self.inner().outgoing_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.inner().outgoing_listeners.add(id, Rc::new(listener));
         self.guard(id)
     }
 
     /// Removes every [`on_any_outgoing`](Self::on_any_outgoing) listener (`offAnyOutgoing`).
     pub fn off_any_outgoing(&self) {
-        self.inner().outgoing_listeners.borrow_mut().clear();
+        self.inner().outgoing_listeners.clear();
     }
 
     /// Calls `listener` with every change of [`ConnectionState`].
     pub fn on_state(&self, listener: impl Fn(&ConnectionState) + 'static) -> ListenerGuard {
         let id = self.next_id();
-        self.inner().state_listeners.borrow_mut().push((id, Rc::new(listener)));
+        self.inner().state_listeners.add(id, Rc::new(listener));
         self.guard(id)
     }
 
@@ -416,13 +444,12 @@ impl Socket {
     /// log; the application's own listeners are [`on`](Self::on) and friends).
     pub fn inspect(&self, inspector: impl Fn(&Traffic<'_>) + 'static) -> ListenerGuard {
         let id = self.next_id();
-        self.inner().inspectors.borrow_mut().push((id, Rc::new(inspector)));
+        self.inner().inspectors.add(id, Rc::new(inspector));
         self.guard(id)
     }
 
     fn notify_inspectors(&self, traffic: Traffic<'_>) {
-        let inspectors: Vec<Inspector> = self.inner().inspectors.borrow().iter().map(|(_, f)| f.clone()).collect();
-        for inspector in inspectors {
+        for inspector in self.inner().inspectors.snapshot() {
             inspector(&traffic);
         }
     }
@@ -477,8 +504,7 @@ impl Socket {
 
     fn set_state(&self, state: ConnectionState) {
         self.inner().state.replace(state.clone());
-        let listeners: Vec<_> = self.inner().state_listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
-        for listener in listeners {
+        for listener in self.inner().state_listeners.snapshot() {
             listener(&state);
         }
     }
@@ -525,17 +551,13 @@ impl Socket {
                 }
                 Output::Outgoing { name, payload, ack_id } => {
                     self.notify_inspectors(Traffic::Out { name: &name, payload: &payload, ack_id });
-                    let listeners: Vec<AnyListener> =
-                        self.inner().outgoing_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
-                    for listener in listeners {
+                    for listener in self.inner().outgoing_listeners.snapshot() {
                         listener(&name, &payload);
                     }
                 }
                 Output::Event { name, payload, ack_id } => {
                     self.notify_inspectors(Traffic::In { name: &name, payload: &payload, ack_id });
-                    let any: Vec<AnyListener> =
-                        self.inner().any_listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
-                    for listener in any {
+                    for listener in self.inner().any_listeners.snapshot() {
                         listener(&name, &payload);
                     }
                     let listeners: Vec<Listener> = self
