@@ -16,6 +16,10 @@ use crate::ui::{App, shell};
 /// Packets that may wait for one socket before socketioxide drops them.
 const SOCKET_BUFFER: usize = 16_384;
 
+/// Bytes each WebSocket reads at a time. Chat frames are small; socketioxide's 4 KiB default
+/// is kept per connection for its whole life, idle or not.
+const WS_READ_BUFFER: usize = 1024;
+
 /// Builds the router and the Socket.IO handle (kept for shutdown).
 pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
     let (socket_layer, io) = SocketIo::builder()
@@ -23,6 +27,7 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
         // broadcast), which would leave a gap in a client's messages; the official server's
         // buffer is unbounded. The channel allocates as it fills, so idle sockets pay nothing.
         .max_buffer_size(SOCKET_BUFFER)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .with_state(state.clone())
         .build_layer();
     io.ns("/", chat::on_connect.with(chat::register));
