@@ -12,7 +12,6 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use super::store::Inserted;
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
 use crate::protocol::room::room_name;
@@ -129,10 +128,7 @@ pub async fn on_chat_message(
         except: valid.target.except,
     };
     let reply = match state.writer.store(message).await {
-        Ok(Inserted::New(message)) => {
-            AckReply::Ok { data: SentMessage { server_offset: message.server_offset, duplicate: false } }
-        }
-        Ok(Inserted::Duplicate(server_offset)) => AckReply::Ok { data: SentMessage { server_offset, duplicate: true } },
+        Ok(sent) => AckReply::Ok { data: sent },
         Err(e) => {
             warn!(sid = %socket.id, error = %e, "storing a message failed");
             AckReply::error(AckErrorCode::Unavailable, "the message could not be stored, try again")

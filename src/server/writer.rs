@@ -21,7 +21,7 @@ use tracing::{debug, warn};
 use super::outgoing;
 use super::rooms;
 use super::store::{Inserted, MessageStore, NewMessage, StoreError};
-use crate::protocol::{ChatMessage, events};
+use crate::protocol::{ChatMessage, SentMessage, events};
 
 /// Most messages stored in one transaction.
 const MAX_BATCH: usize = 512;
@@ -44,7 +44,7 @@ pub struct Message {
 }
 
 enum Command {
-    Store { message: Message, reply: oneshot::Sender<Result<Inserted, String>> },
+    Store { message: Message, reply: oneshot::Sender<Result<SentMessage, String>> },
     GoLive { socket: SocketRef, after: i64, rooms: Vec<String>, done: oneshot::Sender<()> },
 }
 
@@ -88,8 +88,9 @@ impl Writer {
     }
 
     /// Stores `message` (once per client offset) and, when new, broadcasts it to its
-    /// recipients. Returns once it is committed.
-    pub async fn store(&self, message: Message) -> Result<Inserted, WriteError> {
+    /// recipients. Returns once it is committed: where it is stored, and whether it was
+    /// there already.
+    pub async fn store(&self, message: Message) -> Result<SentMessage, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.commands.send(Command::Store { message, reply }).await.map_err(|_| WriteError::Stopped)?;
         answer.await.map_err(|_| WriteError::Stopped)?.map_err(WriteError::Store)
@@ -134,7 +135,7 @@ impl WriterTask {
         debug!("writer stopped");
     }
 
-    async fn commit(&self, io: &SocketIo, stores: Vec<(Message, oneshot::Sender<Result<Inserted, String>>)>) {
+    async fn commit(&self, io: &SocketIo, stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>) {
         if stores.is_empty() {
             return;
         }
@@ -152,13 +153,15 @@ impl WriterTask {
             Err(e) => return fail(stores, &e),
         };
         for ((_, reply), result) in stores.into_iter().zip(results) {
-            let new = match &result {
-                Inserted::New(message) => Some(message.clone()),
-                Inserted::Duplicate(_) => None,
-            };
-            let _ = reply.send(Ok(result));
-            if let Some(message) = new {
-                broadcast(io, &message).await;
+            // The handler needs only the offset: the message itself goes to the broadcast.
+            match result {
+                Inserted::New(message) => {
+                    let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
+                    broadcast(io, &message).await;
+                }
+                Inserted::Duplicate(server_offset) => {
+                    let _ = reply.send(Ok(SentMessage { server_offset, duplicate: true }));
+                }
             }
         }
     }
@@ -192,7 +195,7 @@ impl WriterTask {
     }
 }
 
-fn fail(stores: Vec<(Message, oneshot::Sender<Result<Inserted, String>>)>, error: &StoreError) {
+fn fail(stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>, error: &StoreError) {
     warn!(%error, count = stores.len(), "storing messages failed");
     for (_, reply) in stores {
         let _ = reply.send(Err(error.to_string()));
