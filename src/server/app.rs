@@ -10,7 +10,7 @@ use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
 use tower_http::compression::CompressionLayer;
 
-use super::{AppState, chat, lab};
+use super::{AppState, chat, lab, request_copy};
 use crate::ui::{App, shell};
 
 /// Packets that may wait for one socket before socketioxide drops them.
@@ -46,7 +46,9 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
         .with_state(options)
         .layer(CompressionLayer::new())
         // Last, so Socket.IO requests never reach the page routes or the compression.
-        .layer(socket_layer);
+        .layer(socket_layer)
+        // Outside it: Socket.IO requests stop pointing into hyper's read buffer.
+        .layer(axum::middleware::map_request(request_copy::own_socket_io_request));
     (router, io)
 }
 

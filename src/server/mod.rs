@@ -18,6 +18,7 @@ pub mod config;
 pub mod history;
 pub mod lab;
 pub mod outgoing;
+pub mod request_copy;
 pub mod rooms;
 pub mod store;
 pub mod tutorial;

@@ -1,7 +1,9 @@
-//! The load: raw Engine.IO / Socket.IO frames over tokio-tungstenite, as light as a client
-//! can be, so that the generator is never the bottleneck. Messages carry their send time
+//! The load: raw Engine.IO / Socket.IO frames, as light as a client can be, so that the
+//! generator is never the bottleneck. Receivers (the many) read frames in place over
+//! [`RawWs`]; senders (one or a few) use tokio-tungstenite. Messages carry their send time
 //! (`t<microseconds since the epoch>`) as their text; receivers only look for it.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
@@ -10,6 +12,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::raw::RawWs;
 
 /// One WebSocket to the server.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -45,10 +49,13 @@ pub async fn connect(port: u16, auth: &str) -> Result<Ws> {
 }
 
 /// The send time in a `chat message` frame: `42["chat message","t<micros>",…]`.
-pub fn sent_at(frame: &str) -> Option<u64> {
-    let rest = frame.strip_prefix(r#"42["chat message","t"#)?;
-    let end = rest.find('"')?;
-    rest[..end].parse().ok()
+pub fn sent_at(frame: &[u8]) -> Option<u64> {
+    let rest = frame.strip_prefix(br#"42["chat message","t"#)?;
+    let digits = rest.iter().position(|b| !b.is_ascii_digit())?;
+    if digits == 0 || digits > 19 || rest[digits] != b'"' {
+        return None;
+    }
+    Some(rest[..digits].iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// The server offset in a `chat message` frame (its third element).
@@ -75,21 +82,33 @@ pub struct Tally {
 }
 
 /// Receives until told to stop; at every change of `step` it reports the finished step's
-/// tally and starts a new one. Answers pings.
-pub async fn receive(mut ws: Ws, mut step: watch::Receiver<Option<u64>>, report: mpsc::UnboundedSender<Tally>) {
+/// tally and starts a new one. Answers pings. Every frame of one read gets the same arrival
+/// time: they arrived together.
+pub async fn receive(mut ws: RawWs, mut step: watch::Receiver<Option<u64>>, report: mpsc::UnboundedSender<Tally>) {
     // Marks the current step seen, so that only later changes close a tally.
     let mut current = *step.borrow_and_update();
     let mut tally = Tally::default();
     loop {
         tokio::select! {
-            frame = ws.next() => {
-                let Some(Ok(Message::Text(text))) = frame else {
-                    if frame.is_none() { break } else { continue }
-                };
-                if let Some(sent) = sent_at(&text) {
-                    tally.received += 1;
-                    tally.latencies.record(Duration::from_micros(now_micros().saturating_sub(sent)));
-                } else if text.as_str() == "2" && ws.send(Message::text("3")).await.is_err() {
+            read = ws.fill() => {
+                if !matches!(read, Ok(true)) {
+                    break;
+                }
+                let now = now_micros();
+                let mut ping = false;
+                let open = ws.messages(|frame| {
+                    if let Some(sent) = sent_at(frame) {
+                        tally.received += 1;
+                        tally.latencies.record(Duration::from_micros(now.saturating_sub(sent)));
+                    } else if frame == b"2" {
+                        ping = true;
+                    }
+                    ControlFlow::Continue(())
+                });
+                if ping {
+                    ws.queue_text(b"3");
+                }
+                if !matches!(open, Ok(true)) || ws.flush().await.is_err() {
                     break;
                 }
             }
@@ -106,7 +125,6 @@ pub async fn receive(mut ws: Ws, mut step: watch::Receiver<Option<u64>>, report:
             }
         }
     }
-    let _ = ws.close(None).await;
 }
 
 /// Reads a socket until it closes, answering pings and counting acks (`43…`) and chat
@@ -137,9 +155,11 @@ mod tests {
         let ours = r#"42["chat message","t1700000000123456",42,{"sentAt":1,"clientOffset":"b-1"}]"#;
         let official = r#"42["chat message","t1700000000123456",42]"#;
         for frame in [ours, official] {
-            assert_eq!(sent_at(frame), Some(1_700_000_000_123_456));
+            assert_eq!(sent_at(frame.as_bytes()), Some(1_700_000_000_123_456));
             assert_eq!(server_offset(frame), Some(42));
         }
-        assert_eq!(sent_at(r#"42["typing",{}]"#), None);
+        assert_eq!(sent_at(br#"42["typing",{}]"#), None);
+        assert_eq!(sent_at(br#"42["chat message","t12x"]"#), None);
+        assert_eq!(sent_at(br#"42["chat message","t"]"#), None);
     }
 }

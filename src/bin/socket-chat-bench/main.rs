@@ -10,6 +10,7 @@
 //! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
 
 mod load;
+mod raw;
 mod scenarios;
 mod servers;
 
@@ -40,6 +41,13 @@ struct Options {
     /// Only these servers (socket-chat, official, bare).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
     servers: Vec<String>,
+    /// Only these measures (fanout, idle, storage, catchup).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("idle"), String::from("storage"), String::from("catchup")])]
+    scenarios: Vec<String>,
+    /// Run our server under this command, for profiling (e.g. `heaptrack`, or
+    /// `valgrind --tool=massif`); its memory and CPU figures then describe the wrapper too.
+    #[arg(long, value_delimiter = ' ', allow_hyphen_values = true)]
+    wrap: Vec<String>,
     /// Where to write the results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -68,7 +76,8 @@ async fn main() -> ExitCode {
         eprintln!("== {}", kind.name());
         let mut server_report = ServerReport { name: kind.name().into(), ..ServerReport::default() };
         // A fresh server per measure, so one cannot disturb the next.
-        for &receivers in &options.receivers {
+        let wanted = |name: &str| options.scenarios.iter().any(|s| s == name);
+        for &receivers in options.receivers.iter().filter(|_| wanted("fanout")) {
             match fresh(kind, &options, &scratch).await {
                 Ok(server) => {
                     let steps = scenarios::fanout_ladder(&server, receivers, options.step_seconds).await;
@@ -78,7 +87,7 @@ async fn main() -> ExitCode {
                 Err(e) => eprintln!("   {e}"),
             }
         }
-        for &count in &options.idle {
+        for &count in options.idle.iter().filter(|_| wanted("idle")) {
             if let Ok(server) = fresh(kind, &options, &scratch).await {
                 match scenarios::idle_memory(&server, count).await {
                     Ok(kb) => server_report.idle_kb_per_connection.push((count, kb)),
@@ -88,14 +97,18 @@ async fn main() -> ExitCode {
             }
         }
         if kind != Kind::OfficialNoStore {
-            if let Ok(server) = fresh(kind, &options, &scratch).await {
+            if wanted("storage")
+                && let Ok(server) = fresh(kind, &options, &scratch).await
+            {
                 match scenarios::storage(&server).await {
                     Ok(rate) => server_report.stored_per_s = Some(rate),
                     Err(e) => eprintln!("   storage: {e}"),
                 }
                 server.stop().await;
             }
-            if let Ok(server) = fresh(kind, &options, &scratch).await {
+            if wanted("catchup")
+                && let Ok(server) = fresh(kind, &options, &scratch).await
+            {
                 match scenarios::catch_up(&server, 10_000).await {
                     Ok(ms) => server_report.catch_up_ms = Some(ms),
                     Err(e) => eprintln!("   catch-up: {e}"),
@@ -117,7 +130,7 @@ async fn main() -> ExitCode {
 }
 
 async fn fresh(kind: Kind, options: &Options, scratch: &std::path::Path) -> load::Result<Server> {
-    Server::start(kind, &options.root, scratch).await
+    Server::start(kind, &options.root, scratch, &options.wrap).await
 }
 
 fn write(out: &std::path::Path, report: &Report) -> std::io::Result<()> {

@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::load::{self, Result, Tally, Ws};
+use crate::raw::RawWs;
 use crate::servers::{Server, cpu_seconds, rss_kb};
 
 /// Connections opened at once.
@@ -20,9 +21,10 @@ const CONNECTING: usize = 100;
 /// Time after a step's last send for its messages to arrive.
 const SETTLE: Duration = Duration::from_millis(1000);
 
-async fn connect_many(port: u16, count: usize) -> Result<Vec<Ws>> {
+/// Opens `count` receivers' sockets, `CONNECTING` at a time.
+async fn connect_many(port: u16, count: usize) -> Result<Vec<RawWs>> {
     futures_util::stream::iter(0..count)
-        .map(|_| load::connect(port, ""))
+        .map(|_| RawWs::connect(port, ""))
         .buffer_unordered(CONNECTING)
         .collect::<Vec<_>>()
         .await
@@ -183,7 +185,10 @@ async fn send_acked(ws: Ws, prefix: String, count: u64, window: usize) -> Result
 /// flight per client.
 pub async fn storage(server: &Server) -> Result<f64> {
     let (clients, per_client) = (10u64, 500u64);
-    let sockets = connect_many(server.port, clients as usize).await?;
+    let mut sockets = Vec::new();
+    for _ in 0..clients {
+        sockets.push(load::connect(server.port, "").await?);
+    }
     let started = Instant::now();
     let sends: Vec<_> = sockets
         .into_iter()

@@ -43,12 +43,21 @@ pub struct Server {
 
 impl Server {
     /// Starts `kind` with a database under `dir`, and waits for its "listening on" line.
-    pub async fn start(kind: Kind, root: &Path, dir: &Path) -> Result<Self> {
+    /// Ours runs under `wrap` when it is not empty (a profiler).
+    pub async fn start(kind: Kind, root: &Path, dir: &Path, wrap: &[String]) -> Result<Self> {
         let db = dir.join(format!("{}.db", kind.name().replace([' ', ',', '+'], "-")));
         let _ = std::fs::remove_file(&db);
         let mut command = match kind {
             Kind::Ours => {
-                let mut c = Command::new(root.join("target/release/socket-chat"));
+                let binary = root.join("target/release/socket-chat");
+                let mut c = match wrap.split_first() {
+                    Some((wrapper, args)) => {
+                        let mut c = Command::new(wrapper);
+                        c.args(args).arg(binary);
+                        c
+                    }
+                    None => Command::new(binary),
+                };
                 c.args(["--addr", "127.0.0.1:0", "--database-url"])
                     .arg(format!("sqlite://{}", db.display()))
                     .env("LEPTOS_SITE_ROOT", root.join("target/site"))
@@ -68,6 +77,8 @@ impl Server {
         };
         let mut child = command
             .current_dir(root)
+            // Its own process group, so that stopping it stops a wrapper's child too.
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -92,9 +103,15 @@ impl Server {
         Ok(Self { child, port, pid })
     }
 
-    /// Stops it.
+    /// Stops it: SIGTERM to its process group (a profiler wrapping it writes its data
+    /// when the server exits), SIGKILL after 10 s.
     pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        let group = format!("-{}", self.pid);
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status().await;
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.is_err() {
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status().await;
+            let _ = self.child.wait().await;
+        }
     }
 }
 
