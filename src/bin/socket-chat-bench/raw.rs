@@ -36,7 +36,7 @@ impl RawWs {
         let request = format!(
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: c29ja2V0LWNoYXQtYmVuY2g=\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
         let mut buf = vec![0; READ_CHUNK];

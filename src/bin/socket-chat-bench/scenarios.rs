@@ -43,7 +43,8 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
             return steps;
         }
     };
-    let (step_tx, step_rx) = watch::channel(None);
+    // Step 0 from the start: a receiver counts whatever it reads, however late it starts.
+    let (step_tx, step_rx) = watch::channel(Some(0));
     let (tally_tx, mut tallies) = mpsc::unbounded_channel();
     for ws in sockets {
         tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
@@ -62,8 +63,7 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
     // 200 deliveries/ms to start, whatever the receiver count.
     let mut rate = 20_000.0 / receivers as f64;
     let mut ack = 0u64;
-    // Receivers count from step 0; each later change of the step closes the previous one.
-    let _ = step_tx.send(Some(0));
+    // Each change of the step closes the previous one.
     for step in 0..14u64 {
         let (server_cpu, own_cpu) = (cpu_seconds(Some(server.pid)), cpu_seconds(None));
         let pacer = Pacer::new(Instant::now(), rate);
