@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::histogram::Summary;
 
@@ -10,7 +10,7 @@ use super::histogram::Summary;
 pub const P99_BOUND_MS: f64 = 100.0;
 
 /// One step of a fan-out ladder.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FanoutStep {
     /// Receivers in the room.
     pub receivers: usize,
@@ -36,7 +36,7 @@ impl FanoutStep {
 }
 
 /// Everything measured on one server.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ServerReport {
     /// Which server.
     pub name: String,
@@ -61,9 +61,9 @@ impl ServerReport {
 }
 
 /// A whole run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
-    /// When (RFC 3339).
+    /// When: seconds since the Unix epoch.
     pub at: String,
     /// `nproc`, memory, for context.
     pub machine: String,
@@ -220,9 +220,13 @@ impl Report {
             })
             .filter(|(_, p)| !p.is_empty())
             .collect();
-        let max_x = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).fold(1.0, f64::max) * 1.05;
+        // Deliveries span two orders of magnitude between servers: a log axis keeps both legible.
+        let xs: Vec<f64> = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x)).filter(|v| *v >= 1.0).collect();
+        let min_x = 10f64.powf(xs.iter().copied().fold(f64::MAX, f64::min).min(1e4).log10().floor());
+        let max_x = 10f64.powf(xs.iter().copied().fold(1.0, f64::max).log10().ceil()).max(min_x * 10.0);
         let max_y = 500.0;
-        let x = |v: f64| left + v / max_x * (w - left - right);
+        let span = max_x.log10() - min_x.log10();
+        let x = |v: f64| left + (v.max(min_x).log10() - min_x.log10()) / span * (w - left - right);
         let y = |v: f64| h - bottom - v / max_y * (h - top - bottom);
         let colors = ["#3b5bdb", "#74c0fc", "#e8590c", "#ffa94d", "#2f9e44", "#8ce99a"];
         let mut svg = format!(
@@ -233,7 +237,7 @@ impl Report {
 <line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="black"/>
 <line x1="{left}" y1="{bound}" x2="{r}" y2="{bound}" stroke="#c92a2a" stroke-dasharray="4 4"/>
 <text x="{r2}" y="{bound}" fill="#c92a2a">p99 = 100 ms</text>
-<text x="{xl}" y="{xly}" text-anchor="middle">deliveries per second</text>
+<text x="{xl}" y="{xly}" text-anchor="middle">deliveries per second (log scale)</text>
 <text x="16" y="{ym}" transform="rotate(-90 16 {ym})" text-anchor="middle">p99 latency (ms)</text>
 "##,
             b = h - bottom,
@@ -244,16 +248,23 @@ impl Report {
             xly = h - 15.0,
             ym = (top + h - bottom) / 2.0,
         );
+        let mut decade = min_x;
+        while decade < max_x * 1.01 {
+            for tick in [1.0, 2.0, 5.0].map(|m| m * decade).into_iter().filter(|v| *v <= max_x * 1.01) {
+                let _ = writeln!(
+                    svg,
+                    r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#eee"/><text x="{0:.1}" y="{3:.1}" text-anchor="middle">{4}</text>"##,
+                    x(tick),
+                    top,
+                    h - bottom,
+                    h - bottom + 18.0,
+                    short_number(tick)
+                );
+            }
+            decade *= 10.0;
+        }
         for i in 0..=5 {
-            let vx = max_x * i as f64 / 5.0;
             let vy = max_y * i as f64 / 5.0;
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{:.0}</text>"#,
-                x(vx),
-                h - bottom + 18.0,
-                vx
-            );
             let _ = writeln!(
                 svg,
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{:.0}</text>"#,
@@ -288,6 +299,17 @@ impl Report {
     }
 }
 
+/// 20000 → "20k", 1500000 → "1.5M".
+fn short_number(v: f64) -> String {
+    let (value, suffix) = match v {
+        v if v >= 1e6 => (v / 1e6, "M"),
+        v if v >= 1e3 => (v / 1e3, "k"),
+        v => (v, ""),
+    };
+    let digits = if value.fract() == 0.0 { 0 } else { 1 };
+    format!("{value:.digits$}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +324,13 @@ mod tests {
             server_cpu_s: 1.0,
             loadgen_cpu_s: 0.5,
         }
+    }
+
+    #[test]
+    fn axis_numbers_are_short() {
+        assert_eq!(short_number(20_000.0), "20k");
+        assert_eq!(short_number(1_500_000.0), "1.5M");
+        assert_eq!(short_number(500.0), "500");
     }
 
     #[test]

@@ -73,7 +73,8 @@ mod tests {
 
     #[tokio::test]
     async fn socket_io_requests_no_longer_hold_the_read_buffer() {
-        let mut buffer = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nsec-websocket-key: abc==\r\n\r\n".to_vec();
+        let mut buffer =
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nsec-websocket-key: abc==\r\n\r\n".to_vec();
         buffer.resize(16 * 1024, 0);
         let buffer = Bytes::from(buffer);
         let original = parsed_like_hyper(&buffer);

@@ -48,6 +48,10 @@ struct Options {
     /// `valgrind --tool=massif`); its memory and CPU figures then describe the wrapper too.
     #[arg(long, value_delimiter = ' ', allow_hyphen_values = true)]
     wrap: Vec<String>,
+    /// Measure nothing: print the table and redraw the plot of an earlier run's JSON (into
+    /// `--out`).
+    #[arg(long)]
+    render: Option<PathBuf>,
     /// Where to write the results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
@@ -56,6 +60,9 @@ struct Options {
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = Options::parse();
+    if let Some(json) = &options.render {
+        return render(json, &options.out);
+    }
     raise_file_limit();
     let scratch = std::env::temp_dir().join(format!("socket-chat-bench-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&scratch) {
@@ -127,6 +134,29 @@ async fn main() -> ExitCode {
     }
     println!("results: {0}/latest.json, plot: {0}/latest.svg", options.out.display());
     ExitCode::SUCCESS
+}
+
+/// Prints and rewrites the results of an earlier run.
+fn render(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let report = std::fs::read_to_string(json)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str::<Report>(&text).map_err(|e| e.to_string()));
+    match report {
+        Ok(report) => {
+            println!("{}", report.table());
+            match write(out, &report) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cannot write the results: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot read {}: {e}", json.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn fresh(kind: Kind, options: &Options, scratch: &std::path::Path) -> load::Result<Server> {
