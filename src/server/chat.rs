@@ -25,7 +25,8 @@ const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 /// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
 /// handlers must be in place before the client can emit, or its first events would find
 /// none (the connect handler itself runs after the answer).
-pub async fn register(socket: SocketRef) -> Result<(), Infallible> {
+pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Result<(), Infallible> {
+    socket.extensions.insert(LiveFrom(state.writer.broadcast_up_to()));
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
     socket.extensions.insert(GoneLive(Arc::new(live)));
@@ -36,6 +37,11 @@ pub async fn register(socket: SocketRef) -> Result<(), Infallible> {
     tutorial::register(&socket);
     Ok(())
 }
+
+/// Where a socket connecting without an offset starts: the last message broadcast before
+/// its CONNECT was answered.
+#[derive(Clone, Copy)]
+struct LiveFrom(i64);
 
 /// Tells the socket's handlers it has gone live.
 #[derive(Clone)]
@@ -58,8 +64,9 @@ pub async fn on_connect(
             Some(last) => last,
             None => return,
         },
-        // No offset, no replay: live from now on.
-        None => i64::MAX,
+        // No offset, no replay: live from the CONNECT on (the writer sends what was
+        // broadcast between the CONNECT and now).
+        None => socket.extensions.get::<LiveFrom>().map_or(i64::MAX, |LiveFrom(offset)| offset),
     };
     state.writer.go_live(socket.clone(), after, restored.clone()).await;
     if let Some(GoneLive(live)) = socket.extensions.get::<GoneLive>() {

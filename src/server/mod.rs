@@ -108,7 +108,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let store = MessageStore::open(&config.chat.database_url).await?;
-    let (writer, writer_task) = writer::Writer::new(store.clone());
+    let (writer, writer_task) = writer::Writer::new(store.clone(), store.latest_offset().await?);
     let state = AppState { store: store.clone(), writer, config: config.chat.clone() };
     let (router, io) = app::router(config.leptos.clone(), state);
     tokio::spawn(writer_task.run(io.clone()));

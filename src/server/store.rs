@@ -202,6 +202,13 @@ impl MessageStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// The offset of the latest message (0 when there is none).
+    pub async fn latest_offset(&self) -> Result<i64, StoreError> {
+        let (latest,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM messages").fetch_one(&self.pool).await?;
+        Ok(latest)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -243,6 +250,7 @@ mod tests {
     #[tokio::test]
     async fn after_and_latest_are_in_offset_order() {
         let store = store().await;
+        assert_eq!(store.latest_offset().await.unwrap(), 0, "an empty store");
         for i in 0..5 {
             store.insert(NewMessage { content: &format!("m{i}"), ..NewMessage::default() }).await.unwrap();
         }
@@ -253,6 +261,7 @@ mod tests {
         let older: Vec<_> = store.page(None, Some(4), 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
         assert_eq!(older, [2, 3]);
         assert!(store.page(None, Some(1), 2).await.unwrap().is_empty());
+        assert_eq!(store.latest_offset().await.unwrap(), 5);
     }
 
     #[tokio::test]
@@ -304,5 +313,7 @@ mod tests {
         store.close().await;
         let reopened = MessageStore::open(&url).await.unwrap();
         assert_eq!(reopened.page(None, None, 1).await.unwrap()[0].content, "kept");
+        // A restarted server knows where live delivery starts.
+        assert_eq!(reopened.latest_offset().await.unwrap(), 1);
     }
 }

@@ -11,6 +11,8 @@
 //! It also makes commits cheap: what is queued while a transaction runs is stored
 //! together in the next one (group commit).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use socketioxide::SocketIo;
@@ -63,12 +65,14 @@ pub enum WriteError {
 #[derive(Debug, Clone)]
 pub struct Writer {
     commands: mpsc::Sender<Command>,
+    broadcast_up_to: Arc<AtomicI64>,
 }
 
 /// The writer task, before it has the Socket.IO handle it broadcasts with.
 pub struct WriterTask {
     commands: mpsc::Receiver<Command>,
     store: MessageStore,
+    broadcast_up_to: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Command {
@@ -81,10 +85,23 @@ impl std::fmt::Debug for Command {
 }
 
 impl Writer {
-    /// A writer for `store`; run the task with [`WriterTask::run`] once Socket.IO exists.
-    pub fn new(store: MessageStore) -> (Self, WriterTask) {
+    /// A writer for `store`, whose latest message is `latest` (0 when empty); run the task
+    /// with [`WriterTask::run`] once Socket.IO exists.
+    pub fn new(store: MessageStore, latest: i64) -> (Self, WriterTask) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { commands: tx }, WriterTask { commands: rx, store })
+        let broadcast_up_to = Arc::new(AtomicI64::new(latest));
+        (
+            Self { commands: tx, broadcast_up_to: broadcast_up_to.clone() },
+            WriterTask { commands: rx, store, broadcast_up_to },
+        )
+    }
+
+    /// The offset of the last message broadcast (or stored before the server started).
+    /// A socket connecting without an offset reads it before its CONNECT is answered and
+    /// goes live from there: whatever is broadcast after its CONNECT reaches it, even if the
+    /// writer puts it in the live audience a little later.
+    pub fn broadcast_up_to(&self) -> i64 {
+        self.broadcast_up_to.load(Ordering::Acquire)
     }
 
     /// Stores `message` (once per client offset) and, when new, broadcasts it to its
@@ -158,6 +175,7 @@ impl WriterTask {
                 Inserted::New(message) => {
                     let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
                     broadcast(io, &message).await;
+                    self.broadcast_up_to.store(message.server_offset, Ordering::Release);
                 }
                 Inserted::Duplicate(server_offset) => {
                     let _ = reply.send(Ok(SentMessage { server_offset, duplicate: true }));
