@@ -84,10 +84,27 @@ struct Row {
 }
 
 impl Report {
+    /// The receiver counts measured, in order: whatever `--receivers` asked for.
+    fn receiver_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.servers.iter().flat_map(|s| s.fanout.iter().map(|f| f.receivers)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
+    /// The idle connection counts measured, in order: whatever `--idle` asked for.
+    fn idle_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> =
+            self.servers.iter().flat_map(|s| s.idle_kb_per_connection.iter().map(|(n, _)| *n)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
     fn rows(&self) -> Vec<Row> {
         let get = |i: usize| self.servers.get(i);
         let mut rows = Vec::new();
-        for receivers in [100, 1000] {
+        for receivers in self.receiver_counts() {
             let best = |i: usize| get(i).and_then(|s| s.best_fanout(receivers)).map(|s| s.delivered_per_s);
             rows.push(Row {
                 label: format!("fan-out, {receivers} receivers, p99 <= 100 ms"),
@@ -98,7 +115,7 @@ impl Report {
                 higher_is_better: true,
             });
         }
-        for conns in [5000, 10000] {
+        for conns in self.idle_counts() {
             let kb = |i: usize| {
                 get(i).and_then(|s| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb))
             };
@@ -181,8 +198,9 @@ impl Report {
     /// figure measures the machine.
     fn best_steps(&self) -> String {
         let mut out = String::from("\nbest fan-out steps (CPU seconds during the step: server / load generator)\n");
+        let receiver_counts = self.receiver_counts();
         for server in &self.servers {
-            for receivers in [100, 1000] {
+            for &receivers in &receiver_counts {
                 let Some(step) = server.best_fanout(receivers) else { continue };
                 let _ = writeln!(
                     out,
@@ -204,11 +222,12 @@ impl Report {
     /// receiver count, readable without the JSON.
     pub fn svg(&self) -> String {
         let (w, h, left, bottom, top, right) = (900.0, 520.0, 70.0, 60.0, 40.0, 230.0);
+        let receiver_counts = self.receiver_counts();
         let series: Vec<(String, Vec<(f64, f64)>)> = self
             .servers
             .iter()
             .flat_map(|s| {
-                [100, 1000].into_iter().map(move |r| {
+                receiver_counts.iter().map(move |&r| {
                     let points: Vec<(f64, f64)> = s
                         .fanout
                         .iter()
@@ -327,6 +346,15 @@ mod tests {
     }
 
     #[test]
+    fn any_receiver_count_asked_for_gets_its_row_and_line() {
+        let ours =
+            ServerReport { name: "ours".into(), fanout: vec![step(250, 9000.0, 10.0)], ..ServerReport::default() };
+        let report = Report { servers: vec![ours], ..Report::default() };
+        assert!(report.table().lines().any(|l| l.starts_with("fan-out, 250 receivers") && l.contains("9000.0")));
+        assert!(report.svg().contains("ours (250 receivers)"));
+    }
+
+    #[test]
     fn axis_numbers_are_short() {
         assert_eq!(short_number(20_000.0), "20k");
         assert_eq!(short_number(1_500_000.0), "1.5M");
@@ -363,6 +391,9 @@ mod tests {
         assert!(table.lines().any(|l| l.starts_with("fan-out, 100 receivers") && l.contains("5.00x")), "{table}");
         assert!(table.lines().any(|l| l.contains("5000 connections") && l.contains("2.00x")), "{table}");
         assert!(report.svg().contains("<polyline"));
+        // Only the counts that were measured get a row.
+        assert!(!table.contains("1000 receivers"), "{table}");
+        assert!(!table.contains("10000 connections"), "{table}");
         // Each best step shows the server's and the load generator's CPU.
         let ours_best = table.lines().find(|l| l.starts_with("ours ") && l.contains("100 receivers")).expect("{table}");
         assert!(ours_best.contains("5000 deliveries/s") && ours_best.ends_with("cpu 1.0 / 0.5 s"), "{ours_best}");
