@@ -1,22 +1,15 @@
-//! The load: raw Engine.IO / Socket.IO frames, as light as a client can be, so that the
-//! generator is never the bottleneck. Receivers (the many) read frames in place over
-//! [`RawWs`]; senders (one or a few) use tokio-tungstenite. Messages carry their send time
+//! The load: raw Engine.IO / Socket.IO frames over [`RawWs`], as light as a client can be,
+//! so that the generator is never the bottleneck. Messages carry their send time
 //! (`t<microseconds since the epoch>`) as their text; receivers only look for it.
 
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
 use socket_chat::bench::histogram::Latencies;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio::time::Instant;
 
 use crate::raw::RawWs;
-
-/// One WebSocket to the server.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Errors of the load generator, as text (they end a scenario, with this message).
 pub type Result<T> = std::result::Result<T, String>;
@@ -24,28 +17,6 @@ pub type Result<T> = std::result::Result<T, String>;
 /// Microseconds since the Unix epoch: the clock every process on this machine shares.
 pub fn now_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
-/// Opens a socket on namespace `/` with `auth` (a JSON object, or empty) and waits for the
-/// server's CONNECT.
-pub async fn connect(port: u16, auth: &str) -> Result<Ws> {
-    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
-    let mut connect_sent = false;
-    while let Some(frame) = ws.next().await {
-        let Message::Text(text) = frame.map_err(|e| e.to_string())? else { continue };
-        match text.as_str() {
-            t if t.starts_with('0') && !connect_sent => {
-                ws.send(Message::text(format!("40{auth}"))).await.map_err(|e| e.to_string())?;
-                connect_sent = true;
-            }
-            "2" => ws.send(Message::text("3")).await.map_err(|e| e.to_string())?,
-            t if t.starts_with("40") => return Ok(ws),
-            t if t.starts_with("44") => return Err(format!("connection refused: {t}")),
-            _ => {}
-        }
-    }
-    Err("closed during the handshake".into())
 }
 
 /// The send time in a `chat message` frame: `42["chat message","t<micros>",…]`.
@@ -59,7 +30,8 @@ pub fn sent_at(frame: &[u8]) -> Option<u64> {
 }
 
 /// The server offset in a `chat message` frame (its third element).
-pub fn server_offset(frame: &str) -> Option<i64> {
+pub fn server_offset(frame: &[u8]) -> Option<i64> {
+    let frame = std::str::from_utf8(frame).ok()?;
     let rest = frame.strip_prefix(r#"42["chat message",""#)?;
     // The content (ours: `t<digits>`, no quote inside), its closing quote, a comma.
     let rest = &rest[rest.find('"')? + 2..];
@@ -68,8 +40,74 @@ pub fn server_offset(frame: &str) -> Option<i64> {
 }
 
 /// A `chat message` emit with ack id `ack`: `42<ack>["chat message","t<now>","<key>"]`.
-pub fn chat_frame(ack: u64, key: &str) -> Message {
-    Message::text(format!(r#"42{ack}["chat message","t{}","{key}"]"#, now_micros()))
+pub fn chat_frame(ack: u64, key: &str) -> String {
+    format!(r#"42{ack}["chat message","t{}","{key}"]"#, now_micros())
+}
+
+/// Longest wait for the server while sending with acks or catching up.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Takes every frame read so far: answers pings, counts acks (`43…`) and hands every other
+/// frame to `each`. Returns the acks.
+pub async fn take(ws: &mut RawWs, mut each: impl FnMut(&[u8])) -> Result<u64> {
+    let (mut acks, mut ping) = (0, false);
+    let open = ws.messages(|frame| {
+        match frame {
+            b"2" => ping = true,
+            [b'4', b'3', ..] => acks += 1,
+            _ => each(frame),
+        }
+        ControlFlow::Continue(())
+    })?;
+    if ping {
+        ws.queue_text(b"3");
+    }
+    ws.flush().await?;
+    if !open {
+        return Err("the server closed the connection".into());
+    }
+    Ok(acks)
+}
+
+/// Waits for more frames (at most [`PATIENCE`]) and takes them; returns the acks.
+pub async fn take_next(ws: &mut RawWs, each: impl FnMut(&[u8])) -> Result<u64> {
+    match tokio::time::timeout(PATIENCE, ws.fill()).await {
+        Ok(Ok(true)) => take(ws, each).await,
+        Ok(Ok(false)) => Err("the server closed the connection".into()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!("nothing from the server for {} s", PATIENCE.as_secs())),
+    }
+}
+
+/// Reads and drops what the server sends until `deadline`, answering pings; returns the acks.
+pub async fn read_until(ws: &mut RawWs, deadline: Instant) -> Result<u64> {
+    let mut acks = 0;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return Ok(acks),
+            read = ws.fill() => {
+                if !read? {
+                    return Err("the server closed the connection".into());
+                }
+                acks += take(ws, |_| {}).await?;
+            }
+        }
+    }
+}
+
+/// Sends `count` messages keyed `<prefix>-<n>` with acks, keeping up to `window` in flight;
+/// returns when all are acknowledged. The socket's own broadcasts are read and dropped.
+pub async fn send_acked(ws: &mut RawWs, prefix: &str, count: u64, window: u64) -> Result<()> {
+    let (mut sent, mut acked) = (0u64, 0u64);
+    while acked < count {
+        while sent < count && sent - acked < window {
+            sent += 1;
+            ws.queue_text(chat_frame(sent, &format!("{prefix}-{sent}")).as_bytes());
+        }
+        ws.flush().await?;
+        acked += take_next(ws, |_| {}).await.map_err(|e| format!("{acked} of {count} acknowledged: {e}"))?;
+    }
+    Ok(())
 }
 
 /// What a receiver counted in one step.
@@ -127,25 +165,6 @@ pub async fn receive(mut ws: RawWs, mut step: watch::Receiver<Option<u64>>, repo
     }
 }
 
-/// Reads a socket until it closes, answering pings and counting acks (`43…`) and chat
-/// messages; the counts are sent when it ends.
-pub async fn drain(mut stream: futures_util::stream::SplitStream<Ws>, pong: mpsc::UnboundedSender<()>) -> (u64, u64) {
-    let (mut acks, mut messages) = (0, 0);
-    while let Some(Ok(frame)) = stream.next().await {
-        if let Message::Text(text) = frame {
-            match text.as_str() {
-                "2" => {
-                    let _ = pong.send(());
-                }
-                t if t.starts_with("43") => acks += 1,
-                t if t.starts_with("42[\"chat message\"") => messages += 1,
-                _ => {}
-            }
-        }
-    }
-    (acks, messages)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +175,7 @@ mod tests {
         let official = r#"42["chat message","t1700000000123456",42]"#;
         for frame in [ours, official] {
             assert_eq!(sent_at(frame.as_bytes()), Some(1_700_000_000_123_456));
-            assert_eq!(server_offset(frame), Some(42));
+            assert_eq!(server_offset(frame.as_bytes()), Some(42));
         }
         assert_eq!(sent_at(br#"42["typing",{}]"#), None);
         assert_eq!(sent_at(br#"42["chat message","t12x"]"#), None);

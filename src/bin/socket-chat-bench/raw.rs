@@ -1,6 +1,6 @@
-//! The receivers' WebSocket: a TCP stream, the HTTP upgrade, and many frames per `read`,
-//! each looked at where it lies (the frame format is `socket_chat::bench::wire`, which says
-//! why it is written by hand). Senders keep tungstenite: they are few.
+//! The load generator's WebSocket: a TCP stream, the HTTP upgrade, and many frames per
+//! `read`, each looked at where it lies (the frame format is `socket_chat::bench::wire`,
+//! which says why it is written by hand).
 
 use std::ops::ControlFlow;
 

@@ -2,17 +2,15 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use socket_chat::bench::histogram::Latencies;
 use socket_chat::bench::pacing::Pacer;
 use socket_chat::bench::report::FanoutStep;
-use tokio::sync::{Semaphore, mpsc, watch};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::{mpsc, watch};
 
-use crate::load::{self, Result, Tally, Ws};
+use crate::load::{self, Result, Tally};
 use crate::raw::RawWs;
 use crate::servers::{Server, cpu_seconds, rss_kb};
 
@@ -49,22 +47,21 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
     for ws in sockets {
         tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
     }
-    let sender = match load::connect(server.port, "").await {
+    let mut sender = match RawWs::connect(server.port, "").await {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("   fan-out {receivers}: sender: {e}");
             return steps;
         }
     };
-    let (mut sink, stream) = sender.split();
-    let (pong_tx, mut pongs) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(load::drain(stream, pong_tx));
 
     // 200 deliveries/ms to start, whatever the receiver count.
     let mut rate = 20_000.0 / receivers as f64;
     let mut ack = 0u64;
     // Each change of the step closes the previous one.
-    for step in 0..14u64 {
+    // Step 0 warms up (first sends to each socket, caches) at the first rate and is only
+    // logged: a slow first step must not end the ladder before it starts.
+    for step in 0..15u64 {
         let (server_cpu, own_cpu) = (cpu_seconds(Some(server.pid)), cpu_seconds(None));
         let pacer = Pacer::new(Instant::now(), rate);
         let end = Instant::now() + Duration::from_secs_f64(seconds);
@@ -73,18 +70,21 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
             let due = pacer.due(Instant::now());
             while sent < due {
                 ack += 1;
-                if sink.feed(load::chat_frame(ack, &format!("b-{ack}"))).await.is_err() {
-                    break;
-                }
+                sender.queue_text(load::chat_frame(ack, &format!("b-{ack}")).as_bytes());
                 sent += 1;
             }
-            while pongs.try_recv().is_ok() {
-                let _ = sink.feed(Message::text("3")).await;
+            // Until the next one is due, read the acks and the sender's own broadcasts.
+            let read = match sender.flush().await {
+                Ok(()) => load::read_until(&mut sender, pacer.at(sent).into()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = read {
+                eprintln!("   fan-out {receivers}: sender: {e}");
+                break;
             }
-            let _ = sink.flush().await;
-            tokio::time::sleep_until(pacer.at(sent).into()).await;
         }
-        tokio::time::sleep(SETTLE).await;
+        // Keep reading while the step's last messages arrive, so the sender never backs up.
+        let _ = load::read_until(&mut sender, (Instant::now() + SETTLE).into()).await;
         let server_cpu_s = cpu_seconds(Some(server.pid)) - server_cpu;
         let loadgen_cpu_s = cpu_seconds(None) - own_cpu;
         let _ = step_tx.send(Some(step + 1));
@@ -106,7 +106,8 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
             loadgen_cpu_s,
         };
         eprintln!(
-            "   fan-out {receivers:>5}: {:>8.0} deliveries/s ({:.1}% delivered), p50 {:>6.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, cpu server {:.1} s / load {:.1} s",
+            "   {} {receivers:>5}: {:>8.0} deliveries/s ({:.1}% delivered), p50 {:>6.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, cpu server {:.1} s / load {:.1} s",
+            if step == 0 { "warm-up" } else { "fan-out" },
             result.delivered_per_s,
             result.delivered_ratio * 100.0,
             result.latency.p50_ms,
@@ -115,6 +116,9 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
             server_cpu_s,
             loadgen_cpu_s
         );
+        if step == 0 {
+            continue;
+        }
         let holds = result.holds();
         steps.push(result);
         if !holds {
@@ -123,8 +127,6 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
         rate *= 1.5;
     }
     let _ = step_tx.send(None);
-    let _ = sink.close().await;
-    reader.abort();
     steps
 }
 
@@ -141,59 +143,18 @@ pub async fn idle_memory(server: &Server, count: usize) -> Result<f64> {
     Ok(per)
 }
 
-/// Sends `count` messages with acks, keeping up to `window` in flight; returns when all are
-/// acknowledged. The socket's own broadcasts are read and dropped.
-async fn send_acked(ws: Ws, prefix: String, count: u64, window: usize) -> Result<()> {
-    let (mut sink, mut stream) = ws.split();
-    let credits = Arc::new(Semaphore::new(window));
-    let (done_tx, mut done) = mpsc::unbounded_channel::<()>();
-    let reader_credits = credits.clone();
-    let reader = tokio::spawn(async move {
-        let mut acks = 0u64;
-        let mut pongs = 0u64;
-        while let Some(Ok(frame)) = stream.next().await {
-            if let Message::Text(t) = frame {
-                if t.starts_with("43") {
-                    acks += 1;
-                    reader_credits.add_permits(1);
-                    if acks == count {
-                        break;
-                    }
-                } else if t.as_str() == "2" {
-                    pongs += 1;
-                    let _ = done_tx.send(());
-                }
-            }
-        }
-        (acks, pongs)
-    });
-    for n in 1..=count {
-        credits.acquire().await.map_err(|e| e.to_string())?.forget();
-        sink.send(load::chat_frame(n, &format!("{prefix}-{n}"))).await.map_err(|e| e.to_string())?;
-        while done.try_recv().is_ok() {
-            sink.send(Message::text("3")).await.map_err(|e| e.to_string())?;
-        }
-    }
-    let (acks, _) = reader.await.map_err(|e| e.to_string())?;
-    if acks < count {
-        return Err(format!("{acks} of {count} acknowledged"));
-    }
-    Ok(())
-}
-
 /// Messages stored and acknowledged per second: 10 clients, 500 messages each, up to 32 in
 /// flight per client.
 pub async fn storage(server: &Server) -> Result<f64> {
     let (clients, per_client) = (10u64, 500u64);
-    let mut sockets = Vec::new();
-    for _ in 0..clients {
-        sockets.push(load::connect(server.port, "").await?);
-    }
+    let sockets = connect_many(server.port, clients as usize).await?;
     let started = Instant::now();
     let sends: Vec<_> = sockets
         .into_iter()
         .enumerate()
-        .map(|(i, ws)| tokio::spawn(send_acked(ws, format!("s{i}"), per_client, 32)))
+        .map(|(i, mut ws)| {
+            tokio::spawn(async move { load::send_acked(&mut ws, &format!("s{i}"), per_client, 32).await })
+        })
         .collect();
     for send in sends {
         send.await.map_err(|e| e.to_string())??;
@@ -207,34 +168,27 @@ pub async fn storage(server: &Server) -> Result<f64> {
 /// connection to the last message).
 pub async fn catch_up(server: &Server, missed: u64) -> Result<f64> {
     // Learn the latest offset, as a client would have it.
-    let mut reader = load::connect(server.port, "").await?;
-    let writer = load::connect(server.port, "").await?;
-    send_acked(writer, "first".into(), 1, 1).await?;
+    let mut reader = RawWs::connect(server.port, "").await?;
+    let mut writer = RawWs::connect(server.port, "").await?;
+    load::send_acked(&mut writer, "first", 1, 1).await?;
     let mut offset = None;
     while offset.is_none() {
-        match reader.next().await {
-            Some(Ok(Message::Text(t))) => offset = load::server_offset(&t),
-            Some(_) => {}
-            None => return Err("closed".into()),
-        }
+        load::take_next(&mut reader, |frame| offset = offset.or_else(|| load::server_offset(frame))).await?;
     }
     let offset = offset.unwrap_or(0);
     drop(reader);
-    let writer = load::connect(server.port, "").await?;
-    send_acked(writer, "missed".into(), missed, 100).await?;
+    load::send_acked(&mut writer, "missed", missed, 100).await?;
 
     let started = Instant::now();
-    let mut back = load::connect(server.port, &format!(r#"{{"serverOffset":{offset}}}"#)).await?;
+    let mut back = RawWs::connect(server.port, &format!(r#"{{"serverOffset":{offset}}}"#)).await?;
+    let is_chat = |frame: &[u8]| u64::from(frame.starts_with(br#"42["chat message""#));
     let mut received = 0;
+    // What came with the CONNECT is already read.
+    load::take(&mut back, |frame| received += is_chat(frame)).await?;
     while received < missed {
-        match tokio::time::timeout(Duration::from_secs(30), back.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) if t.starts_with(r#"42["chat message""#) => received += 1,
-            Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {
-                let _ = back.send(Message::text("3")).await;
-            }
-            Ok(Some(Ok(_))) => {}
-            _ => return Err(format!("caught up {received} of {missed}")),
-        }
+        load::take_next(&mut back, |frame| received += is_chat(frame))
+            .await
+            .map_err(|e| format!("caught up {received} of {missed}: {e}"))?;
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     eprintln!("   catch-up: {missed} missed messages in {ms:.0} ms");
