@@ -15,6 +15,6 @@ fi
 
 echo "[bench] building the release app and the load generator"
 cargo leptos build --release
-cargo build --release --features bench --bin socket-chat-bench
+cargo build --release -p socket-chat-bench
 
 exec ./target/release/socket-chat-bench --root . "$@"

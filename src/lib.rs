@@ -5,22 +5,19 @@
 //! same axum server, and SQLite keeps every message.
 //!
 //! ## Layout
-//! - [`protocol`]: the event names and payload types both sides share. The wire format of
-//!   each event is written in its doc comment and in `docs/PROTOCOL.md`.
-//! - [`client`]: our Socket.IO v5 client. Its protocol core is plain Rust (tested natively);
-//!   the `web_sys::WebSocket` transport is compiled for the browser only.
+//! - [`protocol`] (crate `socket-chat-protocol`, `crates/protocol/`): the event names and
+//!   payload types both sides share; the wire format of each event is in its doc comment
+//!   and in `docs/PROTOCOL.md`.
+//! - `socketio_browser` (`crates/socketio-browser/`): our Socket.IO v5 client for the
+//!   browser, a library of its own; the page uses it through its Leptos helpers.
 //! - `server` (feature `ssr`): configuration, the axum router, the Socket.IO handlers and
 //!   the message store.
 //! - [`ui`]: the Leptos components, rendered on the server and hydrated in the browser.
-//! - `bench` (feature `bench`): the benchmark's histogram, pacer and report; its load
-//!   generator is the `socket-chat-bench` binary (`src/bin/socket-chat-bench/`).
 //!
-//! `main.rs` only starts the server; [`hydrate`] is the browser's entry point.
+//! `main.rs` only starts the server; [`hydrate`] is the browser's entry point. The
+//! benchmark's load generator is its own crate (`crates/bench/`).
 
-#[cfg(feature = "bench")]
-pub mod bench;
-pub mod client;
-pub mod protocol;
+pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ui;

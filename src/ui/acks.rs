@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use serde_json::json;
 
 use super::now_ms;
-use crate::client::codec;
-use crate::client::display::{Shown, arguments};
-use crate::client::{AckError, AckTimeout, NoArgs, Payload, Socket, use_socket};
+use socketio_browser::codec;
+use socketio_browser::display::{Shown, arguments};
+use socketio_browser::{AckError, AckTimeout, NoArgs, Payload, Socket, use_socket};
 use crate::protocol::events;
 
 /// How the tutorial waits for `request` and `request2`.

@@ -13,7 +13,7 @@ use super::rooms::RoomsPanel;
 use super::state::ChatState;
 use super::status::{ConnectToggle, ConnectionStatus};
 use super::typing::{Typing, TypingIndicator};
-use crate::client::{Payload, use_socket};
+use socketio_browser::{Payload, use_socket};
 use crate::protocol::{ChatMessage, MessageMeta, events};
 
 /// The page. The latest messages are in the server-rendered HTML; after hydration the

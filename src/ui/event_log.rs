@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use leptos::prelude::*;
 
 use super::now_ms;
-use crate::client::display::{Shown, arguments};
-use crate::client::{Traffic, use_socket};
+use socketio_browser::display::{Shown, arguments};
+use socketio_browser::{Traffic, use_socket};
 
 /// Entries kept; older ones are dropped so a long session stays fast.
 pub const MAX_ENTRIES: usize = 300;

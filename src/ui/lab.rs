@@ -72,8 +72,8 @@ mod scenario {
     use serde_json::{Value, json};
 
     use super::{STEPS, Step};
-    use crate::client::browser::{BrowserEnvironment, same_origin_url, websocket_url};
-    use crate::client::{AckError, ConnectionState, ListenerGuard, NoArgs, Payload, Socket, SocketOptions};
+    use socketio_browser::browser::{BrowserEnvironment, same_origin_url, websocket_url};
+    use socketio_browser::{AckError, ConnectionState, ListenerGuard, NoArgs, Payload, Socket, SocketOptions};
     use crate::protocol::events::{self, lab};
 
     type Outcome = Result<String, String>;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::acks::{emit_tracked, use_acks};
 use super::outbox::{State, use_outbox};
 use super::state::{shown_in, use_chat};
-use crate::client::use_socket;
+use socketio_browser::use_socket;
 use crate::protocol::{AckReply, ChatMessage, HistoryPage, HistoryRequest, events};
 
 /// Messages per older page.

@@ -30,7 +30,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::client::{SocketOptions, provide_socket};
+use socketio_browser::{SocketOptions, provide_socket};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -74,7 +74,7 @@ pub fn App() -> impl IntoView {
 fn browser_socket_options() -> Option<SocketOptions> {
     #[cfg(feature = "hydrate")]
     {
-        crate::client::browser::same_origin_url().map(SocketOptions::new)
+        socketio_browser::browser::same_origin_url().map(SocketOptions::new)
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::acks::{AckLog, emit_tracked};
-use crate::client::{AckTimeout, ConnectionState, Payload, SocketContext};
+use socketio_browser::{AckTimeout, ConnectionState, Payload, SocketContext};
 use crate::protocol::{AckReply, SentMessage, Target, events};
 
 /// How long one try waits for the server's ack.

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
-use crate::client::{ConnectionState, NoArgs, Payload, use_socket};
+use socketio_browser::{ConnectionState, NoArgs, Payload, use_socket};
 use crate::protocol::{AckReply, JoinedRoom, RoomInfo, events};
 
 /// How long room requests wait for the server.

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::outbox::Outbox;
-use crate::client::{ConnectionState, use_socket};
+use socketio_browser::{ConnectionState, use_socket};
 
 /// `connected` or `disconnected`, with what the client is doing about it.
 #[component]

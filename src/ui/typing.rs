@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::now_ms;
 use super::state::use_chat;
-use crate::client::{Payload, SocketContext, use_socket};
+use socketio_browser::{Payload, SocketContext, use_socket};
 use crate::protocol::events;
 
 /// How long a `typing` notice shows.

@@ -194,7 +194,7 @@ impl Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::codec;
+    use crate::codec;
     use socketioxide_core::packet::{Packet, PacketData};
 
     #[test]
@@ -205,8 +205,8 @@ mod tests {
         let mut packet = None;
         for frame in frames {
             packet = Some(match frame {
-                crate::client::engine::Frame::Text(t) => decoder.text(t[1..].to_owned()).unwrap(),
-                crate::client::engine::Frame::Binary(b) => decoder.binary(b).unwrap(),
+                crate::engine::Frame::Text(t) => decoder.text(t[1..].to_owned()).unwrap(),
+                crate::engine::Frame::Binary(b) => decoder.binary(b).unwrap(),
             });
         }
         let Some(codec::Decoded::Packet(Packet { inner: PacketData::BinaryEvent(value, _), .. })) = packet else {

@@ -1,11 +1,14 @@
-//! The browser [`Environment`]: `web_sys::WebSocket` and `setTimeout`.
+//! The browser [`Environment`]: `web_sys::WebSocket`, gloo-timers, `Date.now()` and
+//! `Math.random()`. Compiled for `wasm32` only.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use super::engine::Frame;
-use super::socket::{Environment, Timer, Transport, TransportSink};
+use gloo_timers::callback::Timeout;
+
+use crate::engine::Frame;
+use crate::socket::{Environment, Timer, Transport, TransportSink};
 
 /// The browser's WebSocket, timers, clock and randomness.
 #[derive(Debug, Default, Clone, Copy)]
@@ -49,21 +52,8 @@ impl Drop for WebSocketTransport {
     }
 }
 
-/// A `setTimeout` cancelled when dropped.
-struct BrowserTimer {
-    handle: i32,
-    _callback: Closure<dyn FnMut()>,
-}
-
-impl Timer for BrowserTimer {}
-
-impl Drop for BrowserTimer {
-    fn drop(&mut self) {
-        if let Some(window) = web_sys::window() {
-            window.clear_timeout_with_handle(self.handle);
-        }
-    }
-}
+/// gloo-timers' `Timeout` already cancels itself when dropped.
+impl Timer for Timeout {}
 
 /// A transport that failed to open: it reports a close on the next turn.
 struct FailedTransport;
@@ -78,7 +68,7 @@ impl Environment for BrowserEnvironment {
         let ws = match WebSocket::new(url) {
             Ok(ws) => ws,
             Err(_) => {
-                leptos::prelude::set_timeout(move || sink.closed(), std::time::Duration::ZERO);
+                Timeout::new(0, move || sink.closed()).forget();
                 return Box::new(FailedTransport);
             }
         };
@@ -106,19 +96,7 @@ impl Environment for BrowserEnvironment {
     }
 
     fn set_timeout(&self, ms: u32, callback: Box<dyn FnOnce()>) -> Box<dyn Timer> {
-        let mut callback = Some(callback);
-        let closure = Closure::<dyn FnMut()>::new(move || {
-            if let Some(callback) = callback.take() {
-                callback();
-            }
-        });
-        let handle = web_sys::window()
-            .and_then(|w| {
-                w.set_timeout_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), ms as i32)
-                    .ok()
-            })
-            .unwrap_or(-1);
-        Box::new(BrowserTimer { handle, _callback: closure })
+        Box::new(Timeout::new(ms, callback))
     }
 
     fn now(&self) -> f64 {
@@ -156,7 +134,7 @@ pub struct NetworkWatch {
 
 impl NetworkWatch {
     /// Starts following the network for `socket`.
-    pub fn new(socket: &super::Socket) -> Option<Self> {
+    pub fn new(socket: &crate::Socket) -> Option<Self> {
         let window = web_sys::window()?;
         let lost = socket.clone();
         let back = socket.clone();

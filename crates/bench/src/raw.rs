@@ -1,10 +1,10 @@
 //! The load generator's WebSocket: a TCP stream, the HTTP upgrade, and many frames per
-//! `read`, each looked at where it lies (the frame format is `socket_chat::bench::wire`,
+//! `read`, each looked at where it lies (the frame format is `crate::wire`,
 //! which says why it is written by hand).
 
 use std::ops::ControlFlow;
 
-use socket_chat::bench::wire::{self, Opcode};
+use crate::wire::{self, Opcode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -9,16 +9,20 @@
 //!
 //! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
 
+mod histogram;
 mod load;
+mod pacing;
 mod raw;
+mod report;
 mod scenarios;
 mod servers;
+mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use socket_chat::bench::report::{Report, ServerReport};
+use crate::report::{Report, ServerReport};
 
 use servers::{Kind, Server};
 

@@ -1,13 +1,14 @@
-//! The socket in a Leptos app: created once, shared through context, its state a signal.
+//! The socket in a Leptos app (feature `leptos`): created once, shared through context,
+//! its state a signal.
 //!
-//! During server-side rendering no socket exists: [`SocketContext::socket`] is `None`, the
-//! state stays `Connecting`, and components need no `cfg`.
+//! Outside the browser (server-side rendering) no socket exists: [`SocketContext::socket`]
+//! is `None`, the state stays `Connecting`, and components need no `cfg`.
 
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
-pub use super::socket::ConnectionState;
-use super::socket::{Socket, SocketOptions};
+pub use crate::socket::ConnectionState;
+use crate::socket::{Socket, SocketOptions};
 
 /// What [`provide_socket`] puts in context. `Copy`, so closures can capture it.
 #[derive(Clone, Copy)]
@@ -31,7 +32,7 @@ impl SocketContext {
     }
 
     /// Listens to `event` for as long as the calling component lives.
-    pub fn on(&self, event: &'static str, listener: impl Fn(&super::Payload) + 'static) {
+    pub fn on(&self, event: &'static str, listener: impl Fn(&crate::Payload) + 'static) {
         if let Some(guard) = self.with(|s| s.on(event, listener)) {
             // Dropped, so removed, when the component's owner is cleaned up.
             let guard = SendWrapper::new(guard);
@@ -43,7 +44,7 @@ impl SocketContext {
 impl SocketContext {
     /// The latest arguments of `event` as a signal (`None` until the first one), for as
     /// long as the calling component lives.
-    pub fn signal(&self, event: &'static str) -> ReadSignal<Option<super::Payload>> {
+    pub fn signal(&self, event: &'static str) -> ReadSignal<Option<crate::Payload>> {
         let (latest, set_latest) = signal(None);
         self.on(event, move |payload| set_latest.set(Some(payload.clone())));
         latest
@@ -63,19 +64,19 @@ pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> Socket
     context
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(target_arch = "wasm32")]
 fn create_socket(
     options: impl FnOnce() -> Option<SocketOptions>,
     set_state: WriteSignal<ConnectionState>,
 ) -> Option<Socket> {
-    let socket = Socket::new(options()?, super::browser::BrowserEnvironment);
+    let socket = Socket::new(options()?, crate::browser::BrowserEnvironment);
     socket.on_state(move |s| set_state.set(s.clone())).forget();
     // The app's socket lives as long as the page: so does following the network.
-    std::mem::forget(super::browser::NetworkWatch::new(&socket));
+    std::mem::forget(crate::browser::NetworkWatch::new(&socket));
     Some(socket)
 }
 
-#[cfg(not(feature = "hydrate"))]
+#[cfg(not(target_arch = "wasm32"))]
 fn create_socket(
     _options: impl FnOnce() -> Option<SocketOptions>,
     _set_state: WriteSignal<ConnectionState>,

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use socket_chat::bench::histogram::Latencies;
-use socket_chat::bench::pacing::Pacer;
-use socket_chat::bench::report::FanoutStep;
+use crate::histogram::Latencies;
+use crate::pacing::Pacer;
+use crate::report::FanoutStep;
 use tokio::sync::{mpsc, watch};
 
 use crate::load::{self, Result, Tally};

@@ -5,7 +5,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use socket_chat::bench::histogram::Latencies;
+use crate::histogram::Latencies;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
