@@ -12,13 +12,14 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
 use crate::protocol::room::room_name;
-use crate::protocol::{AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, events};
+use crate::protocol::{
+    AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, TypingNotice, events,
+};
 
-/// Messages read from the store per query while replaying.
-const REPLAY_PAGE: u32 = 500;
 /// Longest a message sent on connection waits for the socket's catch-up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
@@ -77,25 +78,18 @@ pub async fn on_connect(
     }
 }
 
-/// Server delivery, the bulk of it: emits every stored message after `offset` that the
-/// socket may see, oldest first. Returns the last offset sent (the writer sends the rest),
-/// or `None` when the socket is gone.
+/// Server delivery, the bulk of it: every stored message after `offset` that the socket
+/// may see. Returns the last offset sent (the writer sends the rest), or `None` when the
+/// socket is gone.
 async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64, rooms: &[String]) -> Option<i64> {
-    loop {
-        let page = match state.store.after(offset, rooms, REPLAY_PAGE).await {
-            Ok(page) => page,
-            Err(e) => {
-                warn!(sid = %socket.id, error = %e, "replay failed");
-                return Some(offset);
-            }
-        };
-        for message in &page {
-            outgoing::emit(socket, events::CHAT_MESSAGE, &message.broadcast_args()).await.ok()?;
-            offset = message.server_offset;
+    match replay::send_after(socket, &state.store, &mut offset, rooms, Pace::Wait).await {
+        Ok(()) => Some(offset),
+        // The writer's catch-up reads the store again from where this stopped.
+        Err(ReplayError::Store(e)) => {
+            warn!(sid = %socket.id, error = %e, "replay failed");
+            Some(offset)
         }
-        if page.len() < REPLAY_PAGE as usize {
-            return Some(offset);
-        }
+        Err(ReplayError::TooSlow) => None,
     }
 }
 
@@ -120,13 +114,13 @@ pub async fn on_chat_message(
     }
     let valid = match validate(args, state.config.max_message_bytes) {
         Ok(valid) => valid,
-        Err(error) => return send_ack(ack, &AckReply::<SentMessage>::from(error)),
+        Err(error) => return outgoing::ack(ack, &AckReply::<SentMessage>::from(error)),
     };
     if let Some(room) = &valid.target.to
         && !rooms::joined(&socket).contains(room)
     {
         let error = AckError { code: AckErrorCode::NotAMember, message: format!("join the room {room} to send to it") };
-        return send_ack(ack, &AckReply::<SentMessage>::from(error));
+        return outgoing::ack(ack, &AckReply::<SentMessage>::from(error));
     }
     let message = writer::Message {
         content: valid.content,
@@ -141,13 +135,21 @@ pub async fn on_chat_message(
             AckReply::error(AckErrorCode::Unavailable, "the message could not be stored, try again")
         }
     };
-    send_ack(ack, &reply);
+    outgoing::ack(ack, &reply);
 }
 
 /// `typing`: tells everyone but the sender (in the room, when one is given).
 async fn on_typing(socket: SocketRef, TryData(room): TryData<Option<String>>) {
-    let room = room.ok().flatten().and_then(|r| room_name(&r).ok());
-    let notice = serde_json::json!({ "id": socket.id.to_string(), "room": room });
+    // Typing is volatile and unacknowledged: a malformed notice is simply not passed on.
+    let room = match room {
+        Ok(None) => None,
+        Ok(Some(room)) => match room_name(&room) {
+            Ok(room) => Some(room),
+            Err(_) => return,
+        },
+        Err(e) => return debug!(sid = %socket.id, error = %e, "typing with a room that is not a string"),
+    };
+    let notice = TypingNotice { id: socket.id.to_string(), room: room.clone() };
     let recipients = match &room {
         Some(room) if rooms::joined(&socket).contains(room) => socket.to(rooms::key(room)),
         Some(_) => return,
@@ -182,13 +184,6 @@ fn validate(args: Result<SendMessageArgs, socketioxide::ParserError>, max_bytes:
         },
     };
     Ok(Valid { content, client_offset: args.client_offset, target })
-}
-
-/// Sends an ack if the client asked for one (the tutorial's clients may not).
-fn send_ack<T: serde::Serialize>(ack: AckSender, reply: &AckReply<T>) {
-    if let Err(e) = ack.send(reply) {
-        debug!(error = %e, "ack not sent");
-    }
 }
 
 #[cfg(test)]

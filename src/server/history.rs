@@ -3,7 +3,8 @@
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
-use super::{AppState, rooms};
+use super::store::StoreError;
+use super::{AppState, outgoing, rooms};
 use crate::protocol::message::MAX_HISTORY_PAGE;
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, HistoryPage, HistoryRequest};
@@ -19,7 +20,7 @@ pub async fn on_history(
         Ok(page) => AckReply::Ok { data: page },
         Err(error) => AckReply::from(error),
     };
-    let _ = ack.send(&reply);
+    outgoing::ack(ack, &reply);
 }
 
 async fn page(
@@ -38,9 +39,21 @@ async fn page(
         return Err(AckError { code: AckErrorCode::NotAMember, message: format!("join the room {room} to read it") });
     }
     let limit = request.limit.unwrap_or(state.config.history_page_size).clamp(1, MAX_HISTORY_PAGE);
-    let messages = state.store.page(room.as_deref(), request.before, limit).await.map_err(|e| {
+    read(state, room.as_deref(), request.before, limit).await.map_err(|e| {
         warn!(error = %e, "history failed");
         AckError { code: AckErrorCode::Unavailable, message: "the history is unavailable, try again".into() }
-    })?;
+    })
+}
+
+/// The `limit` latest messages of `room` (`None`: to everyone) older than `before`, with
+/// whether there is anything older: for `messages:history`, `room:join` and the page's
+/// server-rendered history alike.
+pub async fn read(
+    state: &AppState,
+    room: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<HistoryPage, StoreError> {
+    let messages = state.store.page(room, before, limit).await?;
     Ok(HistoryPage { complete: messages.len() < limit as usize, messages })
 }

@@ -3,14 +3,15 @@
 //! acknowledgement and catch-all examples are shared with `/` ([`tutorial`](super::tutorial)).
 
 use bytes::Bytes;
-use serde_json::{Value, json};
-use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
+use serde_json::Value;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
 use tracing::debug;
 
 use super::{outgoing, tutorial};
 use crate::protocol::events::{self, lab};
+use crate::protocol::lab::{LabRoomJoined, Welcome};
 use crate::protocol::room::room_name;
-use crate::protocol::{AckErrorCode, AckReply};
+use crate::protocol::{AckError, AckErrorCode, AckReply};
 
 /// Runs before the server answers a CONNECT on `/lab` (a middleware), so the handlers are
 /// there before the client's first emit.
@@ -23,43 +24,47 @@ pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible>
     Ok(())
 }
 
-/// A socket joined `/lab`: greet it with what it sent.
+/// A socket joined `/lab`: greet it with what it sent (any JSON, or `null`).
 pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
     let auth = auth.unwrap_or(Value::Null);
     debug!(sid = %socket.id, %auth, "lab connection");
-    let welcome = json!({ "id": socket.id.to_string(), "auth": auth });
-    let _ = outgoing::emit(&socket, lab::WELCOME, &welcome).await;
+    let _ = outgoing::emit(&socket, lab::WELCOME, &Welcome { id: socket.id.to_string(), auth }).await;
 }
 
 /// Binary both ways: the ack carries the bytes reversed, an event the bytes as sent.
 async fn on_binary_echo(socket: SocketRef, TryData(bytes): TryData<Bytes>, ack: AckSender) {
     let Ok(bytes) = bytes else {
-        let reply: AckReply<()> = AckReply::error(AckErrorCode::InvalidArguments, "expected bytes");
-        let _ = ack.send(&reply);
-        return;
+        return outgoing::ack(ack, &AckReply::<()>::error(AckErrorCode::InvalidArguments, "expected bytes"));
     };
     let reversed: Bytes = bytes.iter().rev().copied().collect::<Vec<u8>>().into();
-    let _ = ack.send(&(reversed,));
+    outgoing::ack(ack, &(reversed,));
     let _ = outgoing::emit(&socket, lab::BINARY_PUSHED, &(bytes,)).await;
 }
 
 /// Joins a plain socket.io room (the seed's `socket.join(room)`).
 async fn on_room_join(socket: SocketRef, TryData(room): TryData<String>, ack: AckSender) {
-    let room = match room.map_err(|e| e.to_string()).and_then(|r| room_name(&r).map_err(|e| e.message)) {
+    let room = match room.map_err(|e| invalid(&e)).and_then(|r| room_name(&r)) {
         Ok(room) => room,
-        Err(message) => return drop(ack.send(&AckReply::<()>::error(AckErrorCode::InvalidArguments, message))),
+        Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.join(room.clone());
     let members = socket.within(room.clone()).sockets().len();
-    let _ = ack.send(&json!({ "status": "ok", "data": { "room": room, "members": members } }));
+    outgoing::ack(ack, &AckReply::Ok { data: LabRoomJoined { room, members } });
 }
 
 /// `io.to(room).emit(...)`: every socket in the room, the sender included if it is in it.
-async fn on_room_shout(socket: SocketRef, Data((room, text)): Data<(String, Value)>) {
-    outgoing::broadcast(socket.within(room.clone()), lab::ROOM_SHOUTED, &(room, text)).await;
+async fn on_room_shout(socket: SocketRef, TryData(args): TryData<(String, Value)>) {
+    match args {
+        Ok((room, text)) => outgoing::broadcast(socket.within(room.clone()), lab::ROOM_SHOUTED, &(room, text)).await,
+        Err(e) => debug!(sid = %socket.id, error = %e, "room:shout without (room, text)"),
+    }
 }
 
 /// A server-initiated disconnect.
 async fn on_kick(socket: SocketRef) {
     let _ = socket.disconnect();
+}
+
+fn invalid(e: &socketioxide::ParserError) -> AckError {
+    AckError { code: AckErrorCode::InvalidArguments, message: format!("expected a room name (a string): {e}") }
 }

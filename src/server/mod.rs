@@ -9,6 +9,7 @@
 //! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
 //! - [`writer`]: the one task that stores and broadcasts messages, in offset order.
+//! - [`replay`]: server delivery, the stored messages a socket missed.
 //! - [`outgoing`]: the one place every server emit goes through.
 //! - [`app`]: the router.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod history;
 pub mod lab;
 pub mod outgoing;
+pub mod replay;
 pub mod request_copy;
 pub mod rooms;
 pub mod store;

@@ -1,14 +1,15 @@
-//! Every event the server sends goes through here.
+//! Every event and every ack the server sends goes through here.
 //!
-//! socketioxide has no `onAnyOutgoing`; funnelling emits through these two functions gives
-//! the server one place to observe them (they are traced at `debug` level with target
-//! `socket_chat::outgoing`), and one place for the replay's back-pressure.
+//! socketioxide has no `onAnyOutgoing`; funnelling emits through these functions gives the
+//! server one place to observe them (they are traced at `debug` level with target
+//! `socket_chat::outgoing`), one place for back-pressure, and one place that logs a send
+//! that failed instead of dropping the error.
 
 use std::time::Duration;
 
 use serde::Serialize;
 use socketioxide::SendError;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::errors::SocketError;
 use tracing::{debug, warn};
@@ -28,11 +29,46 @@ pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: 
     }
 }
 
+/// Emits `event` to one socket now, or fails: for a sender that must never wait (the
+/// writer), which then tells the socket to come back and catch up.
+pub fn try_emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Result<(), SendError> {
+    debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
+    socket.emit(event, data)
+}
+
+/// Emits `event` to one socket asking for an ack, and waits for it (at most `timeout`):
+/// a server-to-client acknowledgement. `None` when the socket is gone, the answer is late
+/// or cannot be read as `R`.
+pub async fn ask<T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
+    socket: &SocketRef,
+    event: &str,
+    data: &T,
+    timeout: Duration,
+) -> Option<R> {
+    debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit with ack");
+    match socket.timeout(timeout).emit_with_ack::<_, R>(event, data) {
+        Ok(answer) => answer.await.inspect_err(|e| debug!(event, error = %e, "no ack")).ok(),
+        Err(e) => {
+            debug!(event, error = %e, "emit with ack failed");
+            None
+        }
+    }
+}
+
 /// Emits `event` to the sockets `to` selects (`io.to(room)`, `io.except(room)`, …),
 /// logging a failure rather than returning it: a broadcast has no one to report to.
 pub async fn broadcast<T: Serialize + ?Sized>(to: BroadcastOperators, event: &str, data: &T) {
     debug!(target: "socket_chat::outgoing", event, "broadcast");
     if let Err(e) = to.emit(event, data).await {
         warn!(event, error = %e, "broadcast failed");
+    }
+}
+
+/// Answers an event with `reply`, if its sender asked for an ack (the tutorial's clients
+/// do not always). A reply that cannot be sent is logged: the client will see its timeout.
+pub fn ack<T: Serialize + ?Sized>(ack: AckSender, reply: &T) {
+    debug!(target: "socket_chat::outgoing", "ack");
+    if let Err(e) = ack.send(reply) {
+        warn!(error = %e, "ack not sent");
     }
 }

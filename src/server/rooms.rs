@@ -7,7 +7,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
-use super::{AppState, outgoing};
+use super::{AppState, history, outgoing};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, events};
 
@@ -72,22 +72,22 @@ async fn on_join(
 ) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
         Ok(name) => name,
-        Err(error) => return drop(ack.send(&AckReply::<()>::from(error))),
+        Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     // Join first, then read: a message sent in between arrives live and is in the history
     // too (the client keeps one copy per offset) rather than in neither.
     socket.join(key(&name));
-    let history = match state.store.page(Some(&name), None, state.config.history_page_size).await {
+    let history = match history::read(&state, Some(&name), None, state.config.history_page_size).await {
         Ok(history) => history,
         Err(e) => {
             warn!(error = %e, "room history failed");
             socket.leave(key(&name));
             let reply: AckReply<()> = AckReply::error(AckErrorCode::Unavailable, "the room's history is unavailable");
-            return drop(ack.send(&reply));
+            return outgoing::ack(ack, &reply);
         }
     };
     let members = io.within(key(&name)).sockets().len();
-    let _ = ack.send(&AckReply::Ok { data: JoinedRoom { room: name, members, history } });
+    outgoing::ack(ack, &AckReply::Ok { data: JoinedRoom { room: name, members, history } });
     announce(&io).await;
 }
 
@@ -95,17 +95,17 @@ async fn on_join(
 async fn on_leave(io: SocketIo, socket: SocketRef, TryData(name): TryData<String>, ack: AckSender) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
         Ok(name) => name,
-        Err(error) => return drop(ack.send(&AckReply::<()>::from(error))),
+        Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.leave(key(&name));
     let members = io.within(key(&name)).sockets().len();
-    let _ = ack.send(&AckReply::Ok { data: RoomInfo { name, members } });
+    outgoing::ack(ack, &AckReply::Ok { data: RoomInfo { name, members } });
     announce(&io).await;
 }
 
 /// `rooms:list`.
 async fn on_list(io: SocketIo, ack: AckSender) {
-    let _ = ack.send(&AckReply::Ok { data: list(&io).await });
+    outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 
 /// A socket left: its rooms' counts changed.

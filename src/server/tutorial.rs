@@ -4,12 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use socketioxide::extract::{AckSender, Data, Event, SocketRef};
+use serde_json::Value;
+use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tracing::info;
 
 use super::outgoing;
-use crate::protocol::events;
+use crate::protocol::tutorial::{
+    REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, Withholding,
+};
+use crate::protocol::{AckErrorCode, AckReply, events};
 
 /// Whether `request` / `request2` are left unanswered, per socket.
 #[derive(Clone, Default)]
@@ -29,40 +32,58 @@ fn withheld(socket: &SocketRef) -> bool {
     socket.extensions.get::<Withhold>().is_some_and(|w| w.0.load(Ordering::Relaxed))
 }
 
-/// The seed's `request`: logs both arguments and acks `{ status: "ok" }`.
-async fn on_request(socket: SocketRef, Data((arg1, arg2)): Data<(Value, Value)>, ack: AckSender) {
-    info!(%arg1, %arg2, "request");
-    if !withheld(&socket) {
-        let _ = ack.send(&json!({ "status": "ok" }));
-    }
+/// The seed's `request`: logs both arguments (any JSON, as the tutorial's server takes) and
+/// acks `{ status: "ok" }`.
+async fn on_request(socket: SocketRef, TryData(args): TryData<(Value, Value)>, ack: AckSender) {
+    answer_request(&socket, events::REQUEST, args, ack, REQUEST_STATUS);
 }
 
-/// The seed's `request2` (the promise flavour on the client).
-async fn on_request2(socket: SocketRef, Data((arg1, arg2)): Data<(Value, Value)>, ack: AckSender) {
-    info!(%arg1, %arg2, "request2");
-    if !withheld(&socket) {
-        let _ = ack.send(&json!({ "status": "ok from request 2" }));
+/// The seed's `request2` (the promise flavour on the client): acks `{ status: "ok from request 2" }`.
+async fn on_request2(socket: SocketRef, TryData(args): TryData<(Value, Value)>, ack: AckSender) {
+    answer_request(&socket, events::REQUEST2, args, ack, REQUEST2_STATUS);
+}
+
+fn answer_request(
+    socket: &SocketRef,
+    event: &str,
+    args: Result<(Value, Value), socketioxide::ParserError>,
+    ack: AckSender,
+    status: &str,
+) {
+    let (arg1, arg2) = match args {
+        Ok(args) => args,
+        Err(e) => {
+            let reply = AckReply::<()>::error(AckErrorCode::InvalidArguments, format!("expected (arg1, arg2): {e}"));
+            return outgoing::ack(ack, &reply);
+        }
+    };
+    info!(%arg1, %arg2, "{event}");
+    if !withheld(socket) {
+        outgoing::ack(ack, &TutorialStatus { status: status.into() });
     }
 }
 
 /// Tells the server to leave `request` and `request2` unanswered, or to answer again.
-async fn on_withhold(socket: SocketRef, Data(withhold): Data<bool>, ack: AckSender) {
-    if let Some(w) = socket.extensions.get::<Withhold>() {
-        w.0.store(withhold, Ordering::Relaxed);
-    }
-    let _ = ack.send(&json!({ "status": "ok", "data": { "withhold": withhold } }));
+async fn on_withhold(socket: SocketRef, TryData(withhold): TryData<bool>, ack: AckSender) {
+    let reply = match withhold {
+        Ok(withhold) => {
+            if let Some(w) = socket.extensions.get::<Withhold>() {
+                w.0.store(withhold, Ordering::Relaxed);
+            }
+            AckReply::Ok { data: Withholding { withhold } }
+        }
+        Err(e) => AckReply::error(AckErrorCode::InvalidArguments, format!("expected true or false: {e}")),
+    };
+    outgoing::ack(ack, &reply);
 }
 
 /// A server-to-client ack: the server asks, the client answers, the server uses the answer.
 async fn on_rtt(socket: SocketRef) {
     let token = socket.id.to_string();
     let started = Instant::now();
-    let answer = match socket.timeout(Duration::from_secs(5)).emit_with_ack::<_, String>(events::RTT_PROBE, &token) {
-        Ok(stream) => stream.await.ok(),
-        Err(_) => None,
-    };
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let measured = json!({ "ms": ms, "echoed": answer.as_deref() == Some(token.as_str()) });
+    let answer: Option<String> = outgoing::ask(&socket, events::RTT_PROBE, &token, Duration::from_secs(5)).await;
+    let measured =
+        RttMeasured { ms: started.elapsed().as_secs_f64() * 1000.0, echoed: answer.as_deref() == Some(token.as_str()) };
     let _ = outgoing::emit(&socket, events::RTT_MEASURED, &measured).await;
 }
 
@@ -70,5 +91,5 @@ async fn on_rtt(socket: SocketRef) {
 /// and acked `{ status: "ok", data: { event } }` when the sender asked for an ack.
 async fn on_any_other(socket: SocketRef, Event(event): Event, ack: AckSender) {
     info!(sid = %socket.id, %event, "event without a handler");
-    let _ = ack.send(&json!({ "status": "ok", "data": { "event": event.to_string() } }));
+    outgoing::ack(ack, &AckReply::Ok { data: UnhandledEvent { event: event.to_string() } });
 }

@@ -20,17 +20,15 @@ use socketioxide::extract::SocketRef;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
-use super::outgoing;
-use super::rooms;
+use super::replay::{self, Pace};
 use super::store::{Inserted, MessageStore, NewMessage, StoreError};
+use super::{outgoing, rooms};
 use crate::protocol::{ChatMessage, SentMessage, events};
 
 /// Most messages stored in one transaction.
 const MAX_BATCH: usize = 512;
 /// Commands waiting for the writer before senders wait too (back-pressure).
 const QUEUE: usize = 4096;
-/// Messages read per query while catching a socket up.
-const CATCH_UP_PAGE: u32 = 500;
 
 /// A message to store, owned (it crosses to the writer task).
 #[derive(Debug, Clone, Default)]
@@ -185,26 +183,11 @@ impl WriterTask {
     }
 
     async fn go_live(&self, socket: &SocketRef, mut after: i64, rooms: &[String]) {
-        loop {
-            let page = match self.store.after(after, rooms, CATCH_UP_PAGE).await {
-                Ok(page) => page,
-                Err(e) => {
-                    warn!(sid = %socket.id, error = %e, "catch-up failed; the client will retry");
-                    let _ = socket.clone().disconnect();
-                    return;
-                }
-            };
-            for message in &page {
-                // Never wait here: a socket too slow for its catch-up is told to come back.
-                if socket.emit(events::CHAT_MESSAGE, &message.broadcast_args()).is_err() {
-                    let _ = socket.clone().disconnect();
-                    return;
-                }
-                after = message.server_offset;
-            }
-            if page.len() < CATCH_UP_PAGE as usize {
-                break;
-            }
+        if let Err(e) = replay::send_after(socket, &self.store, &mut after, rooms, Pace::NeverWait).await {
+            // The client reconnects with its last offset and gets the rest then.
+            warn!(sid = %socket.id, error = %e, "catch-up stopped; the socket is told to come back");
+            let _ = socket.clone().disconnect();
+            return;
         }
         socket.join(rooms::LIVE);
         for room in rooms {

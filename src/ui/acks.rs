@@ -2,13 +2,14 @@
 //! in flight or finished, with its latency.
 
 use leptos::prelude::*;
-use serde_json::json;
+use serde::de::IgnoredAny;
 
 use super::now_ms;
+use crate::protocol::tutorial::{RttMeasured, catch_all_example, request_example};
+use crate::protocol::{AckReply, events};
 use socketio_browser::codec;
 use socketio_browser::display::{Shown, arguments};
-use socketio_browser::{AckError, AckTimeout, NoArgs, Payload, Socket, use_socket};
-use crate::protocol::events;
+use socketio_browser::{AckError, AckTimeout, Emitter, NoArgs, Payload, Socket, use_socket};
 
 /// How the tutorial waits for `request` and `request2`.
 const TUTORIAL_TIMEOUT_MS: u32 = 5000;
@@ -72,7 +73,8 @@ impl AckLog {
         let (status, response) = match result {
             Ok(payload) => {
                 let args = arguments(payload);
-                let failed = matches!(args.first(), Some(Shown::Object(o)) if o.iter().any(|(k, v)| k == "status" && *v == Shown::String("error".into())));
+                // Our error envelope; any other answer (the tutorial's bare ones too) is a success.
+                let failed = matches!(payload.decode::<AckReply<IgnoredAny>>(), Ok(AckReply::Error { .. }));
                 let shown = match args.as_slice() {
                     [one] => one.pretty(),
                     _ => Shown::Array(args.clone()).pretty(),
@@ -96,18 +98,17 @@ pub fn use_acks() -> AckLog {
     expect_context::<AckLog>()
 }
 
-/// Emits with an ack (callback flavour), recording it in the acks panel; `done` gets the
-/// answer too.
+/// Emits with an ack (callback flavour) as `emitter` says (`socket.timeout(ms)`, with
+/// retries or not), recording it in the acks panel; `done` gets the answer too.
 pub fn emit_tracked<T: serde::Serialize + ?Sized>(
-    socket: &Socket,
+    emitter: Emitter<'_>,
     log: AckLog,
     event: &str,
     args: &T,
-    timeout_ms: u32,
     done: impl FnOnce(Result<Payload, AckTimeout>) + 'static,
 ) {
     let id = log.start(event, shown_args(args));
-    let sent = socket.timeout(timeout_ms).emit_with_callback(event, args, move |result| {
+    let sent = emitter.emit_with_callback(event, args, move |result| {
         log.finish(id, &result);
         done(result);
     });
@@ -140,19 +141,6 @@ pub async fn emit_tracked_async<T: serde::Serialize + ?Sized>(
     result
 }
 
-/// The seed's catch-all arguments: `(1, "2", { 3: "4", 5: <bytes [6]> })`.
-fn catch_all_args() -> (u8, &'static str, CatchAllObject) {
-    (1, "2", CatchAllObject { three: "4", five: bytes::Bytes::from_static(&[6]) })
-}
-
-#[derive(serde::Serialize)]
-struct CatchAllObject {
-    #[serde(rename = "3")]
-    three: &'static str,
-    #[serde(rename = "5")]
-    five: bytes::Bytes,
-}
-
 /// The arguments on one line, bytes as bytes.
 fn shown_args<T: serde::Serialize + ?Sized>(args: &T) -> String {
     match codec::ack_value(args) {
@@ -167,10 +155,10 @@ pub fn AcksPanel() -> impl IntoView {
     let socket = use_socket();
     let log = use_acks();
     let withhold = RwSignal::new(false);
-    let tutorial_args = || (json!({ "foo": "bar" }), "baz");
+    let tutorial_args = request_example;
 
     let request_callback = move |_| {
-        socket.with(|s| emit_tracked(s, log, events::REQUEST, &tutorial_args(), TUTORIAL_TIMEOUT_MS, |_| ()));
+        socket.with(|s| emit_tracked(s.timeout(TUTORIAL_TIMEOUT_MS), log, events::REQUEST, &tutorial_args(), |_| ()));
     };
     let request_promise = move |_| {
         if let Some(s) = socket.socket() {
@@ -180,7 +168,9 @@ pub fn AcksPanel() -> impl IntoView {
         }
     };
     let catch_all = move |_| {
-        socket.with(|s| emit_tracked(s, log, events::CATCH_ALL, &catch_all_args(), TUTORIAL_TIMEOUT_MS, |_| ()));
+        socket.with(|s| {
+            emit_tracked(s.timeout(TUTORIAL_TIMEOUT_MS), log, events::CATCH_ALL, &catch_all_example(), |_| ())
+        });
     };
     // The server-to-client ack: the server sends `rtt:probe` and waits for our answer.
     let rtt = RwSignal::new(None::<f64>);
@@ -196,8 +186,8 @@ pub fn AcksPanel() -> impl IntoView {
         on_cleanup(move || drop(guard));
     }
     socket.on(events::RTT_MEASURED, move |payload| {
-        if let Ok(measured) = payload.decode::<serde_json::Value>() {
-            rtt.set(measured["ms"].as_f64());
+        if let Ok(measured) = payload.decode::<RttMeasured>() {
+            rtt.set(Some(measured.ms));
         }
     });
     let measure = move |_| {
@@ -208,7 +198,7 @@ pub fn AcksPanel() -> impl IntoView {
     let toggle_withhold = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         socket.with(|s| {
-            emit_tracked(s, log, events::WITHHOLD, &on, TUTORIAL_TIMEOUT_MS, move |r| {
+            emit_tracked(s.timeout(TUTORIAL_TIMEOUT_MS), log, events::WITHHOLD, &on, move |r| {
                 if r.is_ok() {
                     withhold.set(on);
                 }

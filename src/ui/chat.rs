@@ -13,8 +13,8 @@ use super::rooms::RoomsPanel;
 use super::state::ChatState;
 use super::status::{ConnectToggle, ConnectionStatus};
 use super::typing::{Typing, TypingIndicator};
+use crate::protocol::{Broadcast, ChatMessage, events};
 use socketio_browser::{Payload, use_socket};
-use crate::protocol::{ChatMessage, MessageMeta, events};
 
 /// The page. The latest messages are in the server-rendered HTML; after hydration the
 /// socket replays anything newer and appends live messages.
@@ -24,20 +24,18 @@ pub fn ChatPage() -> impl IntoView {
     let chat = ChatState::provide();
     let socket = use_socket();
     let acks = AckLog::provide();
-    let outbox = Outbox::provide(socket, acks);
+    let outbox = Outbox::provide(socket, acks, chat);
     EventLog::provide();
     Typing::provide();
-    socket.on(events::CHAT_MESSAGE, move |payload: &Payload| {
-        match payload.decode::<(String, i64, MessageMeta<'static>)>() {
-            Ok(args) => {
-                let message = ChatMessage::from_broadcast(args);
-                if let Some(offset) = &message.client_offset {
-                    outbox.delivered(offset);
-                }
-                chat.receive([message]);
+    socket.on(events::CHAT_MESSAGE, move |payload: &Payload| match payload.decode::<Broadcast>() {
+        Ok(args) => {
+            let message = ChatMessage::from_broadcast(args);
+            if let Some(offset) = &message.client_offset {
+                outbox.delivered(offset);
             }
-            Err(e) => leptos::logging::warn!("malformed chat message: {e}"),
+            chat.receive([message]);
         }
+        Err(e) => leptos::logging::warn!("malformed chat message: {e}"),
     });
     let title = move || chat.view.get().map_or_else(|| "Everyone".to_owned(), |room| format!("# {room}"));
 

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::outbox::{Outgoing, use_outbox};
+use super::outbox::{Draft, use_outbox};
 use super::state::use_chat;
 use super::typing::use_typing;
 use crate::protocol::Target;
@@ -20,7 +20,7 @@ pub fn Composer() -> impl IntoView {
     Effect::new(move |_| target.set(if chat.view.with(Option::is_some) { "room".into() } else { "all".into() }));
 
     // A message the server refuses (empty, too long…) comes back to the box with the reason.
-    outbox.on_refused(move |(refused, reason): (Outgoing, String)| {
+    outbox.on_refused(move |(refused, reason): (Draft, String)| {
         text.update(|t| {
             if t.is_empty() {
                 *t = refused.content;
@@ -40,7 +40,7 @@ pub fn Composer() -> impl IntoView {
         };
         error.set(None);
         text.set(String::new());
-        outbox.send(content, to, view);
+        outbox.send(Draft { content, target: to, view });
     };
 
     let no_room = move || chat.view.with(Option::is_none);

@@ -2,11 +2,14 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::ChatMessage;
+use crate::protocol::HistoryPage;
 
-/// The latest messages for everyone, oldest first (as many as `history-page-size`).
+/// The latest messages for everyone, oldest first (as many as `history-page-size`), and
+/// whether there is anything older.
 #[server]
-pub async fn latest_messages() -> Result<Vec<ChatMessage>, ServerFnError> {
+pub async fn latest_messages() -> Result<HistoryPage, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    state.store.page(None, None, state.config.history_page_size).await.map_err(|e| ServerFnError::new(e.to_string()))
+    crate::server::history::read(&state, None, None, state.config.history_page_size)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 /// One step of the scenario, as shown.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Step {
+pub struct StepView {
     /// What is tried.
     pub name: &'static str,
     /// `pending`, `running`, `waiting` (for the tester to act), `ok` or `failed`.
@@ -16,26 +16,74 @@ pub struct Step {
     pub detail: String,
 }
 
-/// The scenario's steps, in order.
-pub const STEPS: [&str; 10] = [
-    "connect with auth",
-    "ack callback",
-    "ack promise",
-    "ack timeout",
-    "server-to-client ack",
-    "binary both ways",
-    "room broadcast",
-    "catch-all listeners",
-    "server disconnect",
-    "reconnect after restart",
-];
+/// The scenario's steps. The page lists them all (with their count in `data-count`, which
+/// the tests read), and the scenario matches on them, so a step cannot be listed without
+/// being run or run without being listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// CONNECT with a handshake auth, which the server echoes.
+    ConnectWithAuth,
+    /// The tutorial's ack, callback flavour.
+    AckCallback,
+    /// The tutorial's ack, promise flavour.
+    AckPromise,
+    /// An ack that never comes: the timeout.
+    AckTimeout,
+    /// The server asks us for an ack.
+    ServerToClientAck,
+    /// Bytes in an ack and in an event.
+    BinaryBothWays,
+    /// `io.to(room).emit`.
+    RoomBroadcast,
+    /// `onAnyOutgoing` and the server's catch-all.
+    CatchAllListeners,
+    /// The server disconnects us: no automatic reconnection.
+    ServerDisconnect,
+    /// The server restarts: we reconnect by ourselves. Waits for the tester (or test).
+    ReconnectAfterRestart,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 10] = [
+        Step::ConnectWithAuth,
+        Step::AckCallback,
+        Step::AckPromise,
+        Step::AckTimeout,
+        Step::ServerToClientAck,
+        Step::BinaryBothWays,
+        Step::RoomBroadcast,
+        Step::CatchAllListeners,
+        Step::ServerDisconnect,
+        Step::ReconnectAfterRestart,
+    ];
+
+    /// Its name on the page (`data-step`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::ConnectWithAuth => "connect with auth",
+            Step::AckCallback => "ack callback",
+            Step::AckPromise => "ack promise",
+            Step::AckTimeout => "ack timeout",
+            Step::ServerToClientAck => "server-to-client ack",
+            Step::BinaryBothWays => "binary both ways",
+            Step::RoomBroadcast => "room broadcast",
+            Step::CatchAllListeners => "catch-all listeners",
+            Step::ServerDisconnect => "server disconnect",
+            Step::ReconnectAfterRestart => "reconnect after restart",
+        }
+    }
+}
 
 /// The scenario page.
 #[component]
 pub fn LabPage() -> impl IntoView {
     let query = use_query_map();
     let steps = RwSignal::new(
-        STEPS.iter().map(|name| Step { name, status: "pending", detail: String::new() }).collect::<Vec<_>>(),
+        Step::ALL
+            .iter()
+            .map(|s| StepView { name: s.name(), status: "pending", detail: String::new() })
+            .collect::<Vec<_>>(),
     );
     Effect::new(move |_| {
         let server = query.with_untracked(|q| q.get("server"));
@@ -48,7 +96,7 @@ pub fn LabPage() -> impl IntoView {
         <main class="lab">
             <h1>"Client lab"</h1>
             <p class="lab-intro">"Our Rust Socket.IO client runs the tutorial's features against the server, one by one."</p>
-            <ol class="lab-steps">
+            <ol class="lab-steps" data-testid="lab-steps" data-count=Step::ALL.len()>
                 <For each=move || steps.get() key=|s| (s.name, s.status, s.detail.clone()) let(step)>
                     <li data-testid="lab-step" data-step=step.name data-status=step.status class=step.status>
                         <span class="lab-name">{step.name}</span>
@@ -69,42 +117,47 @@ mod scenario {
     use bytes::Bytes;
     use futures_channel::oneshot;
     use leptos::prelude::*;
-    use serde_json::{Value, json};
 
-    use super::{STEPS, Step};
+    use super::{Step, StepView};
+    use crate::protocol::events::{self, lab};
+    use crate::protocol::lab::{LabAuth, LabRoomJoined, Welcome};
+    use crate::protocol::tutorial::{
+        REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, catch_all_example,
+        request_example,
+    };
+    use crate::protocol::{AckError as Refused, AckReply};
     use socketio_browser::browser::{BrowserEnvironment, same_origin_url, websocket_url};
     use socketio_browser::{AckError, ConnectionState, ListenerGuard, NoArgs, Payload, Socket, SocketOptions};
-    use crate::protocol::events::{self, lab};
 
     type Outcome = Result<String, String>;
 
-    pub async fn run(server: Option<String>, steps: RwSignal<Vec<Step>>) {
+    pub async fn run(server: Option<String>, steps: RwSignal<Vec<StepView>>) {
         let url = match server.as_deref() {
             Some(base) => websocket_url(base),
             None => same_origin_url().unwrap_or_default(),
         };
-        let mut options = SocketOptions::new(url);
+        let auth = LabAuth { token: TOKEN.into() };
+        let Ok(mut options) = SocketOptions::new(url).with_auth(&auth) else { return };
         options.namespace = lab::NAMESPACE.into();
-        options.auth = Some(json!({ "token": "lab-token" }));
         let socket = Socket::new(options, BrowserEnvironment);
-        for (index, name) in STEPS.iter().enumerate() {
+        for (index, step) in Step::ALL.into_iter().enumerate() {
             set(steps, index, "running", String::new());
-            let outcome = match index {
-                0 => connect_with_auth(&socket).await,
-                1 => ack_callback(&socket).await,
-                2 => ack_promise(&socket).await,
-                3 => ack_timeout(&socket).await,
-                4 => server_to_client_ack(&socket).await,
-                5 => binary_both_ways(&socket).await,
-                6 => room_broadcast(&socket).await,
-                7 => catch_all(&socket).await,
-                8 => server_disconnect(&socket).await,
-                _ => reconnect_after_restart(&socket, steps, index).await,
+            let outcome = match step {
+                Step::ConnectWithAuth => connect_with_auth(&socket).await,
+                Step::AckCallback => ack_callback(&socket).await,
+                Step::AckPromise => ack_promise(&socket).await,
+                Step::AckTimeout => ack_timeout(&socket).await,
+                Step::ServerToClientAck => server_to_client_ack(&socket).await,
+                Step::BinaryBothWays => binary_both_ways(&socket).await,
+                Step::RoomBroadcast => room_broadcast(&socket).await,
+                Step::CatchAllListeners => catch_all(&socket).await,
+                Step::ServerDisconnect => server_disconnect(&socket).await,
+                Step::ReconnectAfterRestart => reconnect_after_restart(&socket, steps, index).await,
             };
             match outcome {
                 Ok(detail) => set(steps, index, "ok", detail),
                 Err(reason) => {
-                    leptos::logging::warn!("lab step {name} failed: {reason}");
+                    leptos::logging::warn!("lab step {} failed: {reason}", step.name());
                     set(steps, index, "failed", reason);
                     return;
                 }
@@ -112,7 +165,7 @@ mod scenario {
         }
     }
 
-    fn set(steps: RwSignal<Vec<Step>>, index: usize, status: &'static str, detail: String) {
+    fn set(steps: RwSignal<Vec<StepView>>, index: usize, status: &'static str, detail: String) {
         steps.update(|s| {
             s[index].status = status;
             s[index].detail = detail;
@@ -156,20 +209,28 @@ mod scenario {
         }
     }
 
+    /// The token the scenario authenticates with.
+    const TOKEN: &str = "lab-token";
+
     fn status_of(payload: &Payload) -> Result<String, String> {
-        let reply: Value = payload.decode().map_err(|e| e.to_string())?;
-        reply["status"].as_str().map(str::to_owned).ok_or_else(|| format!("no status in {reply}"))
+        payload.decode::<TutorialStatus>().map(|s| s.status).map_err(|e| e.to_string())
+    }
+
+    /// The data of one of our envelopes, or why there is none.
+    fn data_of<T: serde::de::DeserializeOwned>(payload: &Payload) -> Result<T, String> {
+        let reply: AckReply<T> = payload.decode().map_err(|e| e.to_string())?;
+        reply.into_result().map_err(|e: Refused| e.message)
     }
 
     async fn connect_with_auth(socket: &Socket) -> Outcome {
         let welcome = next_event(socket, lab::WELCOME);
         socket.connect();
-        let welcome: Value = welcome.await.decode().map_err(|e| e.to_string())?;
-        if welcome["auth"]["token"] != "lab-token" {
-            return Err(format!("the server saw auth {}", welcome["auth"]));
+        let welcome: Welcome<Option<LabAuth>> = welcome.await.decode().map_err(|e| e.to_string())?;
+        if welcome.auth.as_ref().map(|a| a.token.as_str()) != Some(TOKEN) {
+            return Err(format!("the server saw auth {:?}", welcome.auth));
         }
-        if welcome["id"].as_str() != socket.id().as_deref() {
-            return Err(format!("socket id {:?} but the server says {}", socket.id(), welcome["id"]));
+        if Some(&welcome.id) != socket.id().as_ref() {
+            return Err(format!("socket id {:?} but the server says {}", socket.id(), welcome.id));
         }
         Ok(format!("connected as {}", socket.id().unwrap_or_default()))
     }
@@ -178,28 +239,28 @@ mod scenario {
         let (tx, rx) = oneshot::channel();
         socket
             .timeout(5000)
-            .emit_with_callback(events::REQUEST, &(json!({ "foo": "bar" }), "baz"), move |result| {
+            .emit_with_callback(events::REQUEST, &request_example(), move |result| {
                 let _ = tx.send(result);
             })
             .map_err(|e| e.to_string())?;
         let payload = rx.await.map_err(|_| "callback dropped".to_owned())?.map_err(|e| e.to_string())?;
         let status = status_of(&payload)?;
-        if status == "ok" { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
+        if status == REQUEST_STATUS { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
     }
 
     async fn ack_promise(socket: &Socket) -> Outcome {
         let payload = socket
             .timeout(5000)
-            .emit_with_ack(events::REQUEST2, &(json!({ "foo": "bar" }), "baz"))
+            .emit_with_ack(events::REQUEST2, &request_example())
             .await
             .map_err(|e| e.to_string())?;
         let status = status_of(&payload)?;
-        if status == "ok from request 2" { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
+        if status == REQUEST2_STATUS { Ok(format!("status: {status}")) } else { Err(format!("status: {status}")) }
     }
 
     async fn ack_timeout(socket: &Socket) -> Outcome {
         socket.timeout(5000).emit_with_ack(events::WITHHOLD, &true).await.map_err(|e| e.to_string())?;
-        let result = socket.timeout(300).emit_with_ack(events::REQUEST, &(json!({ "foo": "bar" }), "baz")).await;
+        let result = socket.timeout(300).emit_with_ack(events::REQUEST, &request_example()).await;
         socket.timeout(5000).emit_with_ack(events::WITHHOLD, &false).await.map_err(|e| e.to_string())?;
         match result {
             Err(AckError::Timeout(e)) => Ok(e.to_string()),
@@ -217,12 +278,12 @@ mod scenario {
         });
         let measured = next_event(socket, events::RTT_MEASURED);
         socket.emit(events::RTT, &NoArgs).map_err(|e| e.to_string())?;
-        let measured: Value = measured.await.decode().map_err(|e| e.to_string())?;
+        let measured: RttMeasured = measured.await.decode().map_err(|e| e.to_string())?;
         drop(guard);
-        if measured["echoed"] == true {
-            Ok(format!("round trip {:.1} ms", measured["ms"].as_f64().unwrap_or_default()))
+        if measured.echoed {
+            Ok(format!("round trip {:.1} ms", measured.ms))
         } else {
-            Err(format!("the server did not get our answer: {measured}"))
+            Err(format!("the server did not get our answer: {measured:?}"))
         }
     }
 
@@ -245,8 +306,9 @@ mod scenario {
     async fn room_broadcast(socket: &Socket) -> Outcome {
         let joined =
             socket.timeout(5000).emit_with_ack(events::ROOM_JOIN, &"lab-room").await.map_err(|e| e.to_string())?;
-        if status_of(&joined)? != "ok" {
-            return Err("could not join".into());
+        let joined: LabRoomJoined = data_of(&joined)?;
+        if joined.members == 0 {
+            return Err(format!("joined {} but the server counts no one in it", joined.room));
         }
         let shouted = next_event(socket, lab::ROOM_SHOUTED);
         socket.emit(lab::ROOM_SHOUT, &("lab-room", "hello room")).map_err(|e| e.to_string())?;
@@ -258,12 +320,15 @@ mod scenario {
         let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
         let log = seen.clone();
         let guard = socket.on_any_outgoing(move |name, _| log.borrow_mut().push(name.to_owned()));
-        let args = (1, "2", json!({ "3": "4" }), Bytes::from_static(&[6]));
-        let ack = socket.timeout(5000).emit_with_ack(events::CATCH_ALL, &args).await.map_err(|e| e.to_string())?;
+        let ack = socket
+            .timeout(5000)
+            .emit_with_ack(events::CATCH_ALL, &catch_all_example())
+            .await
+            .map_err(|e| e.to_string())?;
         drop(guard);
-        let reply: Value = ack.decode().map_err(|e| e.to_string())?;
-        if reply["data"]["event"] != "catch-all-listeners" {
-            return Err(format!("the server's fallback answered {reply}"));
+        let reply: UnhandledEvent = data_of(&ack)?;
+        if reply.event != events::CATCH_ALL {
+            return Err(format!("the server's fallback answered for {}", reply.event));
         }
         if *seen.borrow() != ["catch-all-listeners"] {
             return Err(format!("onAnyOutgoing saw {:?}", seen.borrow()));
@@ -280,7 +345,7 @@ mod scenario {
         }
     }
 
-    async fn reconnect_after_restart(socket: &Socket, steps: RwSignal<Vec<Step>>, index: usize) -> Outcome {
+    async fn reconnect_after_restart(socket: &Socket, steps: RwSignal<Vec<StepView>>, index: usize) -> Outcome {
         let welcome = next_event(socket, lab::WELCOME);
         socket.connect();
         welcome.await;

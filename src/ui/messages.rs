@@ -1,18 +1,14 @@
 //! The messages of the view on screen, oldest at the top: what the server has, then ours
 //! on their way. Scrolling to the top loads older pages.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::outbox::{State, use_outbox};
 use super::state::{shown_in, use_chat};
+use crate::protocol::{AckReply, HandshakeAuth, HistoryPage, HistoryRequest, events};
 use socketio_browser::use_socket;
-use crate::protocol::{AckReply, ChatMessage, HistoryPage, HistoryRequest, events};
 
-/// Messages per older page.
-const PAGE: u32 = 50;
 /// Scrolled this close to the top, the next older page loads.
 const TOP_MARGIN_PX: i32 = 40;
 
@@ -20,14 +16,13 @@ const TOP_MARGIN_PX: i32 = 40;
 #[component]
 pub fn MessageList(
     /// The latest messages to everyone, rendered with the page, in offset order.
-    history: Vec<ChatMessage>,
+    history: HistoryPage,
 ) -> impl IntoView {
     let chat = use_chat();
     let socket = use_socket();
     let acks = use_acks();
     let outbox = use_outbox();
-    let everyone_complete = history.len() < PAGE as usize;
-    chat.receive(history);
+    chat.receive_page(None, history);
 
     let visible = Memo::new(move |_| {
         let view = chat.view.get();
@@ -35,7 +30,7 @@ pub fn MessageList(
     });
     let ours = move || {
         let view = chat.view.get();
-        outbox.entries.with(|e| e.iter().filter(|e| e.view == view).cloned().collect::<Vec<_>>())
+        outbox.entries.with(|o| o.entries().iter().filter(|e| e.message.view == view).cloned().collect::<Vec<_>>())
     };
 
     // Server delivery: every (re)connection asks for what came after the last message seen,
@@ -43,11 +38,12 @@ pub fn MessageList(
     Effect::new(move |_| {
         let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0);
         let rooms: Vec<String> = chat.joined.with(|j| j.iter().cloned().collect());
-        socket.with(|s| s.set_auth(Some(serde_json::json!({ "serverOffset": last, "rooms": rooms }))));
+        let auth = HandshakeAuth { server_offset: Some(last), rooms };
+        socket.with(|s| s.set_auth(&auth));
     });
 
     // Older pages, per view: which views have nothing older, and whether a page is coming.
-    let complete = RwSignal::new(if everyone_complete { BTreeSet::from([None]) } else { BTreeSet::new() });
+    let complete = chat.complete;
     let loading = RwSignal::new(false);
     let list = NodeRef::<leptos::html::Ul>::new();
     // Height of the list before older messages were put on top, to keep the reader's place.
@@ -58,20 +54,15 @@ pub fn MessageList(
             return;
         }
         let before = visible.with_untracked(|v| v.first().map(|m| m.server_offset));
-        let request = HistoryRequest { room: view.clone(), before, limit: Some(PAGE) };
+        // No limit: the server's page size.
+        let request = HistoryRequest { room: view.clone(), before, limit: None };
         loading.set(true);
         height_before.set_value(list.get_untracked().map(|ul| ul.scroll_height()));
         socket.with(|s| {
-            emit_tracked(s, acks, events::MESSAGES_HISTORY, &request, 10_000, move |result| {
+            emit_tracked(s.timeout(10_000), acks, events::MESSAGES_HISTORY, &request, move |result| {
                 loading.set(false);
                 if let Ok(Ok(AckReply::Ok { data })) = result.map(|p| p.decode::<AckReply<HistoryPage>>()) {
-                    let HistoryPage { messages, complete: done } = data;
-                    if done {
-                        complete.update(|c| {
-                            c.insert(view);
-                        });
-                    }
-                    chat.receive(messages);
+                    chat.receive_page(view, data);
                 }
             })
         });
@@ -116,12 +107,12 @@ pub fn MessageList(
                     {message.except.map(|room| view! { <span class="message-target">{format!("everyone but {room}")}</span> })}
                 </li>
             </For>
-            <For each=ours key=|e| (e.client_offset.clone(), e.state) let(entry)>
+            <For each=ours key=|e| (e.key.clone(), e.state) let(entry)>
                 {
-                    let offset = entry.client_offset.clone();
+                    let key = entry.key.clone();
                     view! {
                         <li class=format!("message mine {}", entry.state.as_str()) data-testid="message" data-state=entry.state.as_str()>
-                            <span class="content">{entry.content.clone()}</span>
+                            <span class="content">{entry.message.content.clone()}</span>
                             <span class="message-state">
                                 {match entry.state {
                                     State::Pending => "sending…",
@@ -130,7 +121,7 @@ pub fn MessageList(
                                 }}
                             </span>
                             {(entry.state == State::Failed).then(|| view! {
-                                <button data-testid="message-retry" on:click=move |_| outbox.retry(&offset)>"Retry"</button>
+                                <button data-testid="message-retry" on:click=move |_| outbox.retry(&key)>"Retry"</button>
                             })}
                         </li>
                     }

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
-use socketio_browser::{ConnectionState, NoArgs, Payload, use_socket};
 use crate::protocol::{AckReply, JoinedRoom, RoomInfo, events};
+use socketio_browser::{ConnectionState, NoArgs, Payload, use_socket};
 
 /// How long room requests wait for the server.
 const ROOM_TIMEOUT_MS: u32 = 5000;
@@ -28,7 +28,7 @@ pub fn RoomsPanel() -> impl IntoView {
     Effect::new(move |_| {
         if socket.state.with(ConnectionState::is_connected) {
             socket.with(|s| {
-                emit_tracked(s, acks, events::ROOMS_LIST, &NoArgs, ROOM_TIMEOUT_MS, move |r| {
+                emit_tracked(s.timeout(ROOM_TIMEOUT_MS), acks, events::ROOMS_LIST, &NoArgs, move |r| {
                     if let Ok(Ok(AckReply::Ok { data })) = r.map(|p| p.decode::<AckReply<Vec<RoomInfo>>>()) {
                         chat.rooms.set(data);
                     }
@@ -40,13 +40,13 @@ pub fn RoomsPanel() -> impl IntoView {
     let join = move |room: String| {
         error.set(None);
         socket.with(|s| {
-            emit_tracked(s, acks, events::ROOM_JOIN, &room, ROOM_TIMEOUT_MS, move |result| {
+            emit_tracked(s.timeout(ROOM_TIMEOUT_MS), acks, events::ROOM_JOIN, &room, move |result| {
                 match result.map(|p| p.decode::<AckReply<JoinedRoom>>()) {
                     Ok(Ok(AckReply::Ok { data })) => {
                         chat.joined.update(|j| {
                             j.insert(data.room.clone());
                         });
-                        chat.receive(data.history);
+                        chat.receive_page(Some(data.room.clone()), data.history);
                         chat.view.set(Some(data.room));
                         name.set(String::new());
                     }
@@ -61,7 +61,7 @@ pub fn RoomsPanel() -> impl IntoView {
         let Some(room) = chat.view.get_untracked() else { return };
         let left = room.clone();
         socket.with(|s| {
-            emit_tracked(s, acks, events::ROOM_LEAVE, &left, ROOM_TIMEOUT_MS, move |result| {
+            emit_tracked(s.timeout(ROOM_TIMEOUT_MS), acks, events::ROOM_LEAVE, &left, move |result| {
                 if let Ok(Ok(AckReply::Ok { .. })) = result.map(|p| p.decode::<AckReply<RoomInfo>>()) {
                     chat.joined.update(|j| {
                         j.remove(&room);

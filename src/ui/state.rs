@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 
-use crate::protocol::{ChatMessage, RoomInfo};
+use crate::protocol::{ChatMessage, HistoryPage, RoomInfo};
 
 /// The chat's state. `Copy`: every field is a signal.
 #[derive(Clone, Copy)]
@@ -18,6 +18,8 @@ pub struct ChatState {
     pub joined: RwSignal<BTreeSet<String>>,
     /// Every room with its member count, as the server last said.
     pub rooms: RwSignal<Vec<RoomInfo>>,
+    /// The views (`None`: everyone) whose oldest message is on the page.
+    pub complete: RwSignal<BTreeSet<Option<String>>>,
 }
 
 impl ChatState {
@@ -28,6 +30,7 @@ impl ChatState {
             view: RwSignal::new(None),
             joined: RwSignal::new(BTreeSet::new()),
             rooms: RwSignal::new(Vec::new()),
+            complete: RwSignal::new(BTreeSet::new()),
         };
         provide_context(state);
         state
@@ -36,6 +39,16 @@ impl ChatState {
     /// Adds messages (a broadcast, a replay, a room's history).
     pub fn receive(&self, messages: impl IntoIterator<Item = ChatMessage>) {
         self.messages.update(|all| all.extend(messages.into_iter().map(|m| (m.server_offset, m))));
+    }
+
+    /// Adds a page of history of `view`, noting when it reaches the beginning.
+    pub fn receive_page(&self, view: Option<String>, page: HistoryPage) {
+        if page.complete {
+            self.complete.update(|c| {
+                c.insert(view);
+            });
+        }
+        self.receive(page.messages);
     }
 }
 

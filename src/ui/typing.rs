@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::now_ms;
 use super::state::use_chat;
+use crate::protocol::{TypingNotice, events};
 use socketio_browser::{Payload, SocketContext, use_socket};
-use crate::protocol::events;
 
 /// How long a `typing` notice shows.
 const SHOWN_MS: f64 = 3000.0;
@@ -31,11 +31,9 @@ impl Typing {
         let typing = Self { others: RwSignal::new(BTreeMap::new()), last_sent: StoredValue::new(f64::MIN), socket };
         provide_context(typing);
         socket.on(events::TYPING, move |payload: &Payload| {
-            let Ok(notice) = payload.decode::<serde_json::Value>() else { return };
-            let Some(id) = notice["id"].as_str().map(str::to_owned) else { return };
-            let room = notice["room"].as_str().map(str::to_owned);
+            let Ok(TypingNotice { id, room }) = payload.decode::<TypingNotice>() else { return };
             typing.others.update(|o| {
-                o.insert(id.clone(), (room, now_ms() + SHOWN_MS));
+                o.insert(id, (room, now_ms() + SHOWN_MS));
             });
             set_timeout(
                 move || typing.others.update(|o| o.retain(|_, (_, until)| *until > now_ms())),

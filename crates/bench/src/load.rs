@@ -3,7 +3,10 @@
 //! (`t<microseconds since the epoch>`) as their text; receivers only look for it.
 
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use socket_chat_protocol::events;
 
 use crate::histogram::Latencies;
 use tokio::sync::{mpsc, watch};
@@ -19,9 +22,13 @@ pub fn now_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
+/// How every `chat message` event frame starts: `42["chat message","`.
+static CHAT_PREFIX: LazyLock<String> =
+    LazyLock::new(|| format!(r#"42[{},""#, serde_json::to_string(events::CHAT_MESSAGE).expect("a string")));
+
 /// The send time in a `chat message` frame: `42["chat message","t<micros>",…]`.
 pub fn sent_at(frame: &[u8]) -> Option<u64> {
-    let rest = frame.strip_prefix(br#"42["chat message","t"#)?;
+    let rest = frame.strip_prefix(CHAT_PREFIX.as_bytes())?.strip_prefix(b"t")?;
     let digits = rest.iter().position(|b| !b.is_ascii_digit())?;
     if digits == 0 || digits > 19 || rest[digits] != b'"' {
         return None;
@@ -32,16 +39,19 @@ pub fn sent_at(frame: &[u8]) -> Option<u64> {
 /// The server offset in a `chat message` frame (its third element).
 pub fn server_offset(frame: &[u8]) -> Option<i64> {
     let frame = std::str::from_utf8(frame).ok()?;
-    let rest = frame.strip_prefix(r#"42["chat message",""#)?;
+    let rest = frame.strip_prefix(CHAT_PREFIX.as_str())?;
     // The content (ours: `t<digits>`, no quote inside), its closing quote, a comma.
     let rest = &rest[rest.find('"')? + 2..];
     let end = rest.find([',', ']'])?;
     rest[..end].parse().ok()
 }
 
-/// A `chat message` emit with ack id `ack`: `42<ack>["chat message","t<now>","<key>"]`.
+/// A `chat message` emit with ack id `ack`: `42<ack>["chat message","t<now>","<key>"]`
+/// (content and client offset, as [`SendMessageArgs`](socket_chat_protocol::SendMessageArgs)
+/// reads them).
 pub fn chat_frame(ack: u64, key: &str) -> String {
-    format!(r#"42{ack}["chat message","t{}","{key}"]"#, now_micros())
+    let args = (events::CHAT_MESSAGE, format!("t{}", now_micros()), key);
+    format!("42{ack}{}", serde_json::to_string(&args).expect("strings serialize"))
 }
 
 /// Longest wait for the server while sending with acks or catching up.

@@ -21,8 +21,8 @@ mod wire;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use crate::report::{Report, ServerReport};
+use clap::Parser;
 
 use servers::{Kind, Server};
 

@@ -8,6 +8,8 @@ use crate::wire::{self, Opcode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use socket_chat_protocol::HandshakeAuth;
+
 use crate::load::Result;
 
 /// Bytes read at a time: under load one read brings hundreds of chat frames.
@@ -131,9 +133,10 @@ impl RawWs {
         Ok(())
     }
 
-    /// Opens a socket on namespace `/` with `auth` (a JSON object, or empty) and waits for
+    /// Opens a socket on namespace `/` with `auth` (none: an empty CONNECT) and waits for
     /// the server's CONNECT.
-    pub async fn connect(port: u16, auth: &str) -> Result<Self> {
+    pub async fn connect(port: u16, auth: Option<&HandshakeAuth>) -> Result<Self> {
+        let auth = auth.map(serde_json::to_string).transpose().map_err(|e| e.to_string())?.unwrap_or_default();
         let mut ws = Self::open(port).await?;
         let mut connect_sent = false;
         loop {

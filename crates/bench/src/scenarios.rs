@@ -4,11 +4,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use crate::histogram::Latencies;
 use crate::pacing::Pacer;
 use crate::report::FanoutStep;
+use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
+
+use socket_chat_protocol::HandshakeAuth;
 
 use crate::load::{self, Result, Tally};
 use crate::raw::RawWs;
@@ -22,7 +24,7 @@ const SETTLE: Duration = Duration::from_millis(1000);
 /// Opens `count` receivers' sockets, `CONNECTING` at a time.
 async fn connect_many(port: u16, count: usize) -> Result<Vec<RawWs>> {
     futures_util::stream::iter(0..count)
-        .map(|_| RawWs::connect(port, ""))
+        .map(|_| RawWs::connect(port, None))
         .buffer_unordered(CONNECTING)
         .collect::<Vec<_>>()
         .await
@@ -47,7 +49,7 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
     for ws in sockets {
         tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
     }
-    let mut sender = match RawWs::connect(server.port, "").await {
+    let mut sender = match RawWs::connect(server.port, None).await {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("   fan-out {receivers}: sender: {e}");
@@ -168,8 +170,8 @@ pub async fn storage(server: &Server) -> Result<f64> {
 /// connection to the last message).
 pub async fn catch_up(server: &Server, missed: u64) -> Result<f64> {
     // Learn the latest offset, as a client would have it.
-    let mut reader = RawWs::connect(server.port, "").await?;
-    let mut writer = RawWs::connect(server.port, "").await?;
+    let mut reader = RawWs::connect(server.port, None).await?;
+    let mut writer = RawWs::connect(server.port, None).await?;
     load::send_acked(&mut writer, "first", 1, 1).await?;
     let mut offset = None;
     while offset.is_none() {
@@ -180,8 +182,9 @@ pub async fn catch_up(server: &Server, missed: u64) -> Result<f64> {
     load::send_acked(&mut writer, "missed", missed, 100).await?;
 
     let started = Instant::now();
-    let mut back = RawWs::connect(server.port, &format!(r#"{{"serverOffset":{offset}}}"#)).await?;
-    let is_chat = |frame: &[u8]| u64::from(frame.starts_with(br#"42["chat message""#));
+    let mut back =
+        RawWs::connect(server.port, Some(&HandshakeAuth { server_offset: Some(offset), rooms: Vec::new() })).await?;
+    let is_chat = |frame: &[u8]| u64::from(load::sent_at(frame).is_some());
     let mut received = 0;
     // What came with the CONNECT is already read.
     load::take(&mut back, |frame| received += is_chat(frame)).await?;

@@ -33,21 +33,24 @@ pub const ROOMS_UPDATED: &str = "rooms:updated";
 
 /// Typing, a broadcast to everyone but the sender (`socket.broadcast.emit`):
 /// client → server `(room?)` (sent `volatile`: dropped, not buffered, while offline);
-/// server → the others `({ "id": sender's socket id, "room"?: room })`, to the room's
-/// members when a room is given (the sender must be in it), else to everyone.
+/// server → the others a [`TypingNotice`](super::TypingNotice), to the room's members when a
+/// room is given (the sender must be in it), else to everyone.
 pub const TYPING: &str = "typing";
 
 /// The tutorial's acknowledgement, callback flavour: client → server `(arg1, arg2)` with
-/// an ack, answered `{ "status": "ok" }`. The server logs both arguments.
+/// an ack, answered `{ "status": "ok" }` (a [`TutorialStatus`](super::tutorial::TutorialStatus)).
+/// The server logs both arguments.
 pub const REQUEST: &str = "request";
 /// The tutorial's acknowledgement, promise flavour: answered `{ "status": "ok from request 2" }`.
 pub const REQUEST2: &str = "request2";
 /// client → server `(withhold: bool)` with an ack: while true, [`REQUEST`] and
-/// [`REQUEST2`] are not acknowledged, so the client sees its timeout.
+/// [`REQUEST2`] are not acknowledged, so the client sees its timeout. Answered with an
+/// [`AckReply`](super::AckReply) of [`Withholding`](super::tutorial::Withholding).
 pub const WITHHOLD: &str = "withhold";
 /// The tutorial's catch-all example: client → server
-/// `(1, "2", { "3": "4", "5": <bytes [6]> })`. It has no handler: the server's catch-all
-/// logs it and acks `{ "status": "ok", "data": { "event": … } }` when asked.
+/// `(1, "2", { "3": "4", "5": <bytes [6]> })` ([`CatchAllArgs`](super::tutorial::CatchAllArgs)).
+/// It has no handler: the server's catch-all logs it and acks an
+/// [`AckReply`](super::AckReply) of [`UnhandledEvent`](super::tutorial::UnhandledEvent) when asked.
 pub const CATCH_ALL: &str = "catch-all-listeners";
 /// client → server: asks the server to measure the round trip. The server emits
 /// [`RTT_PROBE`] asking for an ack, then [`RTT_MEASURED`].
@@ -55,7 +58,7 @@ pub const RTT: &str = "rtt";
 /// server → client `(token)` with an ack: a server-to-client acknowledgement; the client
 /// answers `(token)`.
 pub const RTT_PROBE: &str = "rtt:probe";
-/// server → client `({ "ms": round trip in ms, "echoed": whether the answer matched })`.
+/// server → client an [`RttMeasured`](super::tutorial::RttMeasured).
 pub const RTT_MEASURED: &str = "rtt:measured";
 
 /// The `/lab` namespace: the tutorial's examples one by one, for developers and for the
@@ -66,7 +69,8 @@ pub const RTT_MEASURED: &str = "rtt:measured";
 pub mod lab {
     /// The playground's namespace.
     pub const NAMESPACE: &str = "/lab";
-    /// server → client on connection: `{ "id": socket id, "auth": the handshake auth }`.
+    /// server → client on connection: a [`Welcome`](crate::lab::Welcome) with the socket id
+    /// and the handshake auth.
     pub const WELCOME: &str = "welcome";
     /// client → server `(bytes)` with an ack: answered with the bytes reversed; the server
     /// also emits [`BINARY_PUSHED`] with the original bytes.

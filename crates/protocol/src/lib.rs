@@ -3,13 +3,19 @@
 //! Every event is named once, in [`events`], and every payload is a type here. The whole
 //! protocol, with examples of each frame, is written down in `docs/PROTOCOL.md`.
 
+#![warn(missing_docs)]
+
 pub mod ack;
 pub mod auth;
 pub mod events;
+pub mod lab;
 pub mod message;
 pub mod room;
+pub mod tutorial;
+pub mod typing;
 
 pub use ack::{AckError, AckErrorCode, AckReply};
 pub use auth::HandshakeAuth;
-pub use message::{ChatMessage, HistoryPage, HistoryRequest, MessageMeta, SendMessageArgs, SentMessage};
+pub use message::{Broadcast, ChatMessage, HistoryPage, HistoryRequest, MessageMeta, SendMessageArgs, SentMessage};
 pub use room::{JoinedRoom, RoomInfo, Target};
+pub use typing::TypingNotice;

@@ -44,7 +44,9 @@ impl ChatMessage {
     }
 
     /// Rebuilds a message from the arguments of a `chat message` broadcast.
-    pub fn from_broadcast((content, server_offset, meta): (String, i64, MessageMeta<'_>)) -> Self {
+    pub fn from_broadcast(broadcast: Broadcast) -> Self {
+        let Broadcast { content, server_offset, meta } = broadcast;
+        let meta = meta.unwrap_or_default();
         Self {
             server_offset,
             content,
@@ -56,14 +58,50 @@ impl ChatMessage {
     }
 }
 
+/// The arguments of a `chat message` the server sends: `(content, serverOffset, meta?)`.
+///
+/// Decoded by hand (not as a tuple) so that the tutorial's own server, which sends only
+/// `(content, serverOffset)`, is understood too: `meta` is our optional extra.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broadcast {
+    /// The text.
+    pub content: String,
+    /// Where it is stored.
+    pub server_offset: i64,
+    /// Our third argument, when the server sends it.
+    pub meta: Option<MessageMeta<'static>>,
+}
+
+impl<'de> Deserialize<'de> for Broadcast {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BroadcastVisitor;
+        impl<'de> Visitor<'de> for BroadcastVisitor {
+            type Value = Broadcast;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the arguments (content, serverOffset, meta?)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let content = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let server_offset = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let meta = seq.next_element::<Option<MessageMeta<'static>>>()?.flatten();
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Broadcast { content, server_offset, meta })
+            }
+        }
+        // A tuple (not a sequence) so that a Socket.IO decoder spreads every argument into it.
+        deserializer.deserialize_tuple(usize::MAX, BroadcastVisitor)
+    }
+}
+
 /// Third argument of the `chat message` broadcast:
 /// `{ "sentAt": 1700000000000, "clientOffset": "…", "room": "…", "except": "…" }`.
 ///
 /// Clients written for the tutorial read only the first two arguments and ignore it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageMeta<'a> {
-    /// Milliseconds since the Unix epoch when the server stored the message.
+    /// Milliseconds since the Unix epoch when the server stored the message (0: unknown,
+    /// from a server that does not send it).
     pub sent_at: i64,
     /// The sender's idempotency key, so a sender can match the broadcast to what it sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,5 +235,13 @@ mod tests {
         assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0","room":"rust"}]"#);
         let back = ChatMessage::from_broadcast(serde_json::from_str(&wire).unwrap());
         assert_eq!(back, msg);
+    }
+
+    #[test]
+    fn the_tutorials_two_argument_broadcast_is_understood() {
+        let back = ChatMessage::from_broadcast(serde_json::from_str(r#"["hi",12]"#).unwrap());
+        assert_eq!((back.content.as_str(), back.server_offset, back.room), ("hi", 12, None));
+        assert!(serde_json::from_str::<Broadcast>(r#"["hi"]"#).is_err());
+        assert!(serde_json::from_str::<Broadcast>(r#"[12,"hi"]"#).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AckError, AckErrorCode, ChatMessage};
+use super::{AckError, AckErrorCode, HistoryPage};
 
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 64;
@@ -16,15 +16,16 @@ pub struct RoomInfo {
     pub members: usize,
 }
 
-/// Data of a successful `room:join`: `{ "room": "rust", "members": 3, "history": [ChatMessage…] }`.
+/// Data of a successful `room:join`:
+/// `{ "room": "rust", "members": 3, "history": { "messages": [ChatMessage…], "complete": false } }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinedRoom {
     /// The room's name, trimmed.
     pub room: String,
     /// Sockets in it now, the joiner included.
     pub members: usize,
-    /// Its latest messages, oldest first.
-    pub history: Vec<ChatMessage>,
+    /// Its latest messages, oldest first, and whether there is anything older.
+    pub history: HistoryPage,
 }
 
 /// Who a chat message is for: `{}` or absent (everyone), `{ "to": "rust" }` (one room, the

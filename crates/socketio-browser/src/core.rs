@@ -124,9 +124,18 @@ pub struct EmitOptions {
     pub timeout_ms: Option<f64>,
     /// Drop the event instead of buffering it when not connected, and never retry it.
     pub volatile: bool,
+    /// Send it through the retry queue, with up to this many extra tries (default: the
+    /// socket's [`Delivery::retries`]): see [`Delivery`].
+    pub retries: Option<u32>,
 }
 
 /// Client delivery, as socket.io-client's `ackTimeout` and `retries` options.
+///
+/// An emit with retries (every non-volatile emit when [`Delivery::retries`] is set, or one
+/// given [`EmitOptions::retries`]) goes through a queue: one packet in flight at a time, sent
+/// again with the same arguments (and a new ack id) when its ack times out or the connection
+/// comes back, until acknowledged or out of tries; then the next. Put an idempotency key in
+/// the arguments so the server stores a retried packet once.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Delivery {
     /// Default ack timeout of every emit, in milliseconds.
@@ -175,6 +184,8 @@ struct Queued {
     timeout_ms: Option<f64>,
     /// Attempts sent so far.
     tries: u32,
+    /// Extra attempts allowed after the first.
+    retries: u32,
     /// Wire ack id of the attempt in flight.
     in_flight: Option<i64>,
 }
@@ -404,8 +415,8 @@ impl Core {
     ///
     /// With `options.ack`, the returned id gets exactly one [`Output::Ack`]: the answer, or
     /// a timeout. While not connected the packet is buffered and sent on connection, in
-    /// order (a volatile one is dropped). With [`Delivery::retries`], non-volatile emits
-    /// go through the retry queue.
+    /// order (a volatile one is dropped). With retries ([`EmitOptions::retries`] or
+    /// [`Delivery::retries`]), a non-volatile emit goes through the retry queue.
     pub fn emit<T: serde::Serialize + ?Sized>(
         &mut self,
         event: &str,
@@ -415,7 +426,9 @@ impl Core {
     ) -> Result<(Option<i64>, Vec<Output>), ParserError> {
         let value = codec::event_value(event, args)?;
         let mut out = Vec::new();
-        if self.delivery.retries.is_some() && !options.volatile {
+        if let Some(retries) = options.retries.or(self.delivery.retries)
+            && !options.volatile
+        {
             let id = self.new_ack_id();
             self.queue.push_back(Queued {
                 id,
@@ -424,6 +437,7 @@ impl Core {
                 value,
                 timeout_ms: options.timeout_ms,
                 tries: 0,
+                retries,
                 in_flight: None,
             });
             self.drain_queue(now, &mut out);
@@ -479,12 +493,11 @@ impl Core {
                 out.push(Output::Ack { id, result: Err(AckTimeout) });
                 continue;
             }
-            let retries = self.delivery.retries.unwrap_or(0);
             let Some(head) = self.queue.front_mut().filter(|q| q.in_flight == Some(id)) else {
                 continue;
             };
             head.in_flight = None;
-            if head.tries > retries {
+            if head.tries > head.retries {
                 let failed = self.queue.pop_front().expect("front checked");
                 if failed.wants_ack {
                     out.push(Output::Ack { id: failed.id, result: Err(AckTimeout) });
@@ -513,7 +526,7 @@ mod tests {
     const OPEN: &str = r#"0{"sid":"e1","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
 
     fn with_ack(timeout_ms: f64) -> EmitOptions {
-        EmitOptions { ack: true, timeout_ms: Some(timeout_ms), volatile: false }
+        EmitOptions { ack: true, timeout_ms: Some(timeout_ms), ..EmitOptions::default() }
     }
 
     fn text(s: &str) -> Frame {

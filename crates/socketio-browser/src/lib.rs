@@ -42,6 +42,7 @@ pub mod codec;
 #[cfg(feature = "leptos")]
 pub mod context;
 pub mod core;
+pub mod delivery;
 pub mod display;
 pub mod engine;
 pub mod socket;

@@ -94,6 +94,13 @@ pub struct SocketOptions {
 }
 
 impl SocketOptions {
+    /// These options with `auth` sent with every CONNECT. Fails only if `auth` is not
+    /// representable as JSON.
+    pub fn with_auth<T: serde::Serialize + ?Sized>(mut self, auth: &T) -> Result<Self, serde_json::Error> {
+        self.auth = Some(serde_json::to_value(auth)?);
+        Ok(self)
+    }
+
     /// Options for `url` with every default.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -346,10 +353,13 @@ impl Socket {
         }
     }
 
-    /// Replaces the auth sent on the next (re)connection.
-    pub fn set_auth(&self, auth: Option<serde_json::Value>) {
+    /// Replaces the auth sent on the next (re)connection (the tutorial's
+    /// `socket.auth.serverOffset = …`). Fails only if `auth` is not representable as JSON.
+    pub fn set_auth<T: serde::Serialize + ?Sized>(&self, auth: &T) -> Result<(), serde_json::Error> {
+        let auth = Some(serde_json::to_value(auth)?);
         self.inner().core.borrow_mut().set_auth(auth.clone());
         self.inner().options.borrow_mut().auth = auth;
+        Ok(())
     }
 
     /// The socket id while connected.
@@ -476,7 +486,7 @@ impl Socket {
 
     /// An emit with default options, to configure.
     pub fn emitter(&self) -> Emitter<'_> {
-        Emitter { socket: self, timeout_ms: None, volatile: false }
+        Emitter { socket: self, timeout_ms: None, volatile: false, retries: None }
     }
 
     /// Answers an event the server sent with an ack id.
@@ -615,6 +625,7 @@ pub struct Emitter<'a> {
     socket: &'a Socket,
     timeout_ms: Option<u32>,
     volatile: bool,
+    retries: Option<u32>,
 }
 
 impl Emitter<'_> {
@@ -630,8 +641,17 @@ impl Emitter<'_> {
         self
     }
 
+    /// Client delivery for this emit: through the retry queue, sent again (same arguments)
+    /// on each ack timeout and after a reconnection, up to `retries` extra times, one
+    /// packet in flight at a time (see [`Delivery`](crate::Delivery)). The callback or
+    /// future gets the first answer, or one [`AckTimeout`] once every try timed out.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
     fn options(&self, ack: bool) -> EmitOptions {
-        EmitOptions { ack, timeout_ms: self.timeout_ms.map(f64::from), volatile: self.volatile }
+        EmitOptions { ack, timeout_ms: self.timeout_ms.map(f64::from), volatile: self.volatile, retries: self.retries }
     }
 
     /// Emits without asking for an ack.

@@ -138,6 +138,8 @@ test("the event log shows both directions, binary as bytes, and filters, pauses 
   await expect(entries).toHaveCount(1);
   await page.getByTestId("event-log-filter").fill("");
   await page.getByTestId("event-log-direction").selectOption("in");
+  // Not vacuous: the incoming chat message is listed, and nothing else but incoming events.
+  await expect(entries.filter({ hasText: "chat message" })).not.toHaveCount(0);
   for (const entry of await entries.all()) await expect(entry).toHaveAttribute("data-direction", "in");
   await page.getByTestId("event-log-direction").selectOption("all");
 
@@ -160,6 +162,10 @@ test("typing shows on the other page only", async ({ browser, server }) => {
   await a.getByTestId("message-input").pressSequentially("hel");
   await expect(b.getByTestId("typing-indicator")).toBeVisible();
   await expect(b.getByTestId("typing-indicator")).toHaveText("Someone is typing…");
+  // A notice to the sender would arrive about when B's did: give it time to show, while B's
+  // still shows (a notice lasts 3 s), then check the sender shows none.
+  await a.waitForTimeout(1_000);
+  await expect(b.getByTestId("typing-indicator")).toBeVisible();
   await expect(a.getByTestId("typing-indicator")).toBeHidden();
   // It fades after a few seconds without typing.
   await expect(b.getByTestId("typing-indicator")).toBeHidden({ timeout: 6_000 });

@@ -1,0 +1,11 @@
+//! socket-chat's server, tested in Rust: a real server on a port the OS picks, a fresh
+//! SQLite database each, and our own Socket.IO client (`socketio-browser`) run natively as
+//! the peer. The official JavaScript client and Chromium test the same server from
+//! `end2end/`; these tests reach what those cannot pin down, such as the writer's ordering.
+
+mod chat;
+mod history;
+mod replay;
+mod rooms;
+mod support;
+mod writer;

@@ -1,0 +1,67 @@
+//! Rooms: join and leave with live member counts, `io.to(room)` and `io.except(room)`.
+
+use socket_chat::protocol::{AckErrorCode, JoinedRoom, RoomInfo, SentMessage, Target, events};
+use socketio_browser::NoArgs;
+
+use crate::support::{Client, TestServer, run, settle};
+
+fn to(room: &str) -> Target {
+    Target { to: Some(room.into()), except: None }
+}
+
+fn except(room: &str) -> Target {
+    Target { to: None, except: Some(room.into()) }
+}
+
+#[test]
+fn members_are_counted_as_they_join_and_leave() {
+    run(|| async {
+        let server = TestServer::start().await;
+        let alice = Client::connect(&server, None).await;
+        let bob = Client::connect(&server, None).await;
+        let joined: JoinedRoom = alice.request(events::ROOM_JOIN, &"  rust ").await.unwrap();
+        assert_eq!((joined.room.as_str(), joined.members), ("rust", 1));
+        let joined: JoinedRoom = bob.request(events::ROOM_JOIN, &"rust").await.unwrap();
+        assert_eq!(joined.members, 2);
+        let rooms: Vec<RoomInfo> = alice.request(events::ROOMS_LIST, &NoArgs).await.unwrap();
+        assert_eq!(rooms, [RoomInfo { name: "rust".into(), members: 2 }]);
+        let left: RoomInfo = bob.request(events::ROOM_LEAVE, &"rust").await.unwrap();
+        assert_eq!(left.members, 1);
+        drop(alice);
+        settle().await;
+        let rooms: Vec<RoomInfo> = bob.request(events::ROOMS_LIST, &NoArgs).await.unwrap();
+        assert!(rooms.is_empty(), "a room nobody is in is not listed: {rooms:?}");
+    });
+}
+
+#[test]
+fn to_reaches_the_members_only_and_except_everyone_else() {
+    run(|| async {
+        let server = TestServer::start().await;
+        let member = Client::connect(&server, None).await;
+        let other = Client::connect(&server, None).await;
+        let _: JoinedRoom = member.request(events::ROOM_JOIN, &"rust").await.unwrap();
+        let _: SentMessage = member.request(events::CHAT_MESSAGE, &("to rust", "m-0", to("rust"))).await.unwrap();
+        let _: SentMessage = member.request(events::CHAT_MESSAGE, &("but rust", "m-1", except("rust"))).await.unwrap();
+        let _: SentMessage = member.request(events::CHAT_MESSAGE, &("all", "m-2")).await.unwrap();
+        assert_eq!(member.wait_for(2).await, ["to rust", "all"]);
+        assert_eq!(other.wait_for(2).await, ["but rust", "all"]);
+        settle().await;
+        assert_eq!(member.texts(), ["to rust", "all"]);
+        assert_eq!(other.texts(), ["but rust", "all"]);
+    });
+}
+
+#[test]
+fn sending_to_a_room_one_is_not_in_or_naming_a_bad_room_is_refused() {
+    run(|| async {
+        let server = TestServer::start().await;
+        let outsider = Client::connect(&server, None).await;
+        let refused = outsider.request::<_, SentMessage>(events::CHAT_MESSAGE, &("hi", "o-0", to("rust"))).await;
+        assert_eq!(refused.unwrap_err().code, AckErrorCode::NotAMember);
+        let blank = outsider.request::<_, JoinedRoom>(events::ROOM_JOIN, &"   ").await;
+        assert_eq!(blank.unwrap_err().code, AckErrorCode::InvalidArguments);
+        let not_a_string = outsider.request::<_, JoinedRoom>(events::ROOM_JOIN, &42).await;
+        assert_eq!(not_a_string.unwrap_err().code, AckErrorCode::InvalidArguments);
+    });
+}
