@@ -16,6 +16,20 @@
 //!
 //! `main.rs` only starts the server; [`hydrate`] is the browser's entry point. The
 //! benchmark's load generator is its own crate (`crates/bench/`).
+//!
+//! ## Where each feature of the Socket.IO tutorial lives
+//!
+//! | feature | server | client (`crates/socketio-browser/src/`) | page (`src/ui/`) | tests |
+//! |---|---|---|---|---|
+//! | acks, callback flavour | `server/tutorial.rs` `on_request` | `Emitter::emit_with_callback` (`socket.rs`) | `acks.rs` | `end2end/tests/socketio/tutorial.spec.ts`, `tests/client/`, `tests/ui/panels.spec.ts` |
+//! | acks, promise flavour, timeouts | `tutorial.rs` `on_request2`, `on_withhold` | `Emitter::emit_with_ack`, `core.rs` deadlines | `acks.rs` | the same |
+//! | server-to-client ack | `tutorial.rs` `on_rtt`, `outgoing::ask` | `Socket::on_with_ack`, `Socket::ack` | `acks.rs` | `tests/client/` (the lab) |
+//! | catch-all in (`onAny`) and out (`onAnyOutgoing`) | `tutorial.rs` `on_any_other`; every emit in `outgoing.rs` | `Socket::on_any`, `on_any_outgoing`, `inspect` | `event_log.rs` | `tests/ui/panels.spec.ts`, the lab |
+//! | broadcasting | `writer.rs` `broadcast` | `Socket::on` | `chat.rs`, `messages.rs` | `tests/server/chat.rs`, `end2end/tests/socketio/chat.spec.ts` |
+//! | rooms: join, leave, `to`, `except` | `rooms.rs`, `writer.rs` | | `rooms.rs`, `composer.rs` | `tests/server/rooms.rs`, `end2end/tests/socketio/rooms.spec.ts`, `tests/ui/panels.spec.ts` |
+//! | disconnection: toggle, reconnection, buffering | `chat.rs` `on_connect` (rooms restored) | `socket.rs`, `core.rs`, `backoff.rs` | `status.rs` | `end2end/tests/delivery/offline.spec.ts` |
+//! | server delivery (`serverOffset`) | `chat.rs` `on_connect`, `replay.rs`, `writer.rs` `go_live` | `Socket::set_auth` | `messages.rs` | `tests/server/replay.rs`, `tests/server/writer.rs`, `end2end/tests/delivery/` |
+//! | client delivery (`clientOffset`, `ackTimeout`, `retries`) | `chat.rs` `on_chat_message`, `store.rs` (one row per client offset) | `Emitter::retries` (`core.rs` queue), `delivery.rs` | `outbox.rs` | `tests/server/chat.rs`, `end2end/tests/delivery/failed.spec.ts`, `tests/faults/chaos.spec.ts` |
 
 pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]

@@ -10,7 +10,8 @@
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
 //! - [`writer`]: the one task that stores and broadcasts messages, in offset order.
 //! - [`replay`]: server delivery, the stored messages a socket missed.
-//! - [`outgoing`]: the one place every server emit goes through.
+//! - [`outgoing`]: the one place every server emit and ack goes through.
+//! - [`request_copy`]: Socket.IO requests copied out of hyper's read buffer (memory).
 //! - [`app`]: the router.
 
 pub mod app;

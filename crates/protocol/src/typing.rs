@@ -3,12 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 /// What the others receive: `{ "id": "<sender's socket id>", "room": "rust" }`, `room`
-/// absent for the conversation with everyone.
+/// `null` for the conversation with everyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingNotice {
     /// The sender's socket id.
     pub id: String,
     /// Where they are typing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub room: Option<String>,
 }

@@ -16,7 +16,7 @@ test("to and except reach exactly the right clients; leaving stops delivery", as
   const annRooms = latestRooms(ann);
 
   const joined = await ann.timeout(5000).emitWithAck("room:join", "rust");
-  expect(joined).toEqual({ status: "ok", data: { room: "rust", members: 1, history: [] } });
+  expect(joined).toEqual({ status: "ok", data: { room: "rust", members: 1, history: { messages: [], complete: true } } });
   await bob.timeout(5000).emitWithAck("room:join", "rust");
   await cat.timeout(5000).emitWithAck("room:join", "go");
   await expect.poll(() => annRooms.value).toEqual([
@@ -68,7 +68,8 @@ test("a room's history comes with the join; only members may send to it", async 
   expect(refused.status).toBe("error");
   expect(refused.error.code).toBe("not_a_member");
   const joined = await bob.timeout(5000).emitWithAck("room:join", "rust");
-  expect(joined.data.history.map((m: { content: string }) => m.content)).toEqual(["first"]);
+  expect(joined.data.history.messages.map((m: { content: string }) => m.content)).toEqual(["first"]);
+  expect(joined.data.history.complete).toBe(true);
   expect(joined.data.members).toBe(2);
   expect((await bob.timeout(5000).emitWithAck("rooms:list")).data).toEqual([{ name: "rust", members: 2 }]);
 });
