@@ -24,7 +24,11 @@ pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: 
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            other => return other,
+            Err(e) => {
+                debug!(sid = %socket.id, event, error = %e, "emit failed: the socket is gone");
+                return Err(e);
+            }
+            Ok(()) => return Ok(()),
         }
     }
 }
