@@ -16,7 +16,7 @@ cargo leptos test 2>&1 | tee "$results/cargo.log"
 # the benchmark's measuring parts.
 cargo test --workspace --exclude socket-chat 2>&1 | tee -a "$results/cargo.log"
 # The client's example is a browser program: it must keep compiling for the browser.
-cargo check -p socketio-browser --examples --target wasm32-unknown-unknown
+cargo check -p socketio-browser --examples --features browser --target wasm32-unknown-unknown
 
 echo "[test] integration and end-to-end tests (Playwright)"
 (cd end2end && PLAYWRIGHT_JSON_OUTPUT_NAME="$results/playwright.json" npx playwright test --reporter=list,json)

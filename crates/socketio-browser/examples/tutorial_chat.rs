@@ -5,7 +5,7 @@
 //! on the server it talks to (the tutorial's own server works). Build it for the browser:
 //!
 //! ```sh
-//! cargo build -p socketio-browser --example tutorial_chat --target wasm32-unknown-unknown
+//! cargo build -p socketio-browser --example tutorial_chat --features browser --target wasm32-unknown-unknown
 //! wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/debug/examples/tutorial_chat.wasm
 //! ```
 //!

@@ -1,5 +1,5 @@
 //! The browser [`Environment`]: `web_sys::WebSocket`, gloo-timers, `Date.now()` and
-//! `Math.random()`. Compiled for `wasm32` only.
+//! `Math.random()` (feature `browser`; it compiles anywhere and runs in a browser).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;

@@ -64,7 +64,7 @@ pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> Socket
     context
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "browser", target_arch = "wasm32"))]
 fn create_socket(
     options: impl FnOnce() -> Option<SocketOptions>,
     set_state: WriteSignal<ConnectionState>,
@@ -76,7 +76,7 @@ fn create_socket(
     Some(socket)
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(feature = "browser", target_arch = "wasm32")))]
 fn create_socket(
     _options: impl FnOnce() -> Option<SocketOptions>,
     _set_state: WriteSignal<ConnectionState>,

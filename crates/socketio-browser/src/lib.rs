@@ -29,14 +29,14 @@
 //! - [`backoff`]: reconnection delays (exponential, with jitter).
 //! - [`display`]: arguments as people read them (bytes included), for event logs.
 //! - [`socket`]: [`Socket`], the handle an application uses. It drives the core over an
-//!   [`Environment`]: the browser's (`browser`, wasm32 only: `web_sys::WebSocket` and
-//!   gloo-timers) or a scripted one in tests.
+//!   [`Environment`]: the browser's (`browser`, feature `browser`: `web_sys::WebSocket`
+//!   and gloo-timers) or a scripted one in tests.
 //! - `context` (feature `leptos`): one socket per Leptos app, its state as a signal.
 
 #![warn(missing_docs)]
 
 pub mod backoff;
-#[cfg(target_arch = "wasm32")]
+#[cfg(feature = "browser")]
 pub mod browser;
 pub mod codec;
 #[cfg(feature = "leptos")]
