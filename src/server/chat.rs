@@ -16,6 +16,7 @@ use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
 use crate::protocol::room::room_name;
+use crate::protocol::user::is_id;
 use crate::protocol::{
     AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, TypingNotice, events,
 };
@@ -116,6 +117,12 @@ pub async fn on_chat_message(
         Ok(valid) => valid,
         Err(error) => return outgoing::ack(ack, &AckReply::<SentMessage>::from(error)),
     };
+    if valid.target.user.is_some() {
+        // Private messages need the sender to be someone (issue 14: sessions).
+        let error =
+            AckError { code: AckErrorCode::NoSession, message: "choose a nickname to send private messages".into() };
+        return outgoing::ack(ack, &AckReply::<SentMessage>::from(error));
+    }
     if let Some(room) = &valid.target.to
         && !rooms::joined(&socket).contains(room)
     {
@@ -174,14 +181,19 @@ fn validate(args: Result<SendMessageArgs, socketioxide::ParserError>, max_bytes:
             message: format!("the message is {} bytes long, the limit is {max_bytes}", content.len()),
         });
     }
-    let target = match args.target {
-        Target { to: Some(_), except: Some(_) } => {
-            return Err(invalid("send to a room or except a room, not both".into()));
-        }
-        Target { to, except } => Target {
-            to: to.as_deref().map(room_name).transpose()?,
-            except: except.as_deref().map(room_name).transpose()?,
-        },
+    let target = args.target;
+    if [target.to.is_some(), target.except.is_some(), target.user.is_some()].iter().filter(|&&set| set).count() > 1 {
+        return Err(invalid("send to a room, to everyone but a room, or to a user: one of them".into()));
+    }
+    if let Some(user) = &target.user
+        && !is_id(user)
+    {
+        return Err(invalid("a user id has 32 hex digits".into()));
+    }
+    let target = Target {
+        to: target.to.as_deref().map(room_name).transpose()?,
+        except: target.except.as_deref().map(room_name).transpose()?,
+        user: target.user,
     };
     Ok(Valid { content, client_offset: args.client_offset, target })
 }
@@ -209,11 +221,11 @@ mod tests {
 
     #[test]
     fn checks_targets() {
-        let both = Target { to: Some("a".into()), except: Some("b".into()) };
+        let both = Target { to: Some("a".into()), except: Some("b".into()), user: None };
         assert_eq!(code(validate(args("hi".into(), both), 10)), AckErrorCode::InvalidArguments);
-        let blank = Target { to: Some("  ".into()), except: None };
+        let blank = Target { to: Some("  ".into()), ..Target::default() };
         assert_eq!(code(validate(args("hi".into(), blank), 10)), AckErrorCode::InvalidArguments);
-        let padded = Target { to: None, except: Some(" rust ".into()) };
+        let padded = Target { except: Some(" rust ".into()), ..Target::default() };
         assert_eq!(validate(args("hi".into(), padded), 10).unwrap().target.except.as_deref(), Some("rust"));
     }
 }

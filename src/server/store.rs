@@ -80,6 +80,8 @@ impl From<Row> for ChatMessage {
             client_offset: row.client_offset,
             room: row.room,
             except: row.except_room,
+            author: None,
+            user: None,
         }
     }
 }
@@ -144,6 +146,8 @@ impl MessageStore {
                     client_offset: new.client_offset.map(str::to_owned),
                     room: new.room.map(str::to_owned),
                     except: new.except.map(str::to_owned),
+                    author: None,
+                    user: None,
                 }),
                 None => Inserted::Duplicate(
                     sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")

@@ -12,7 +12,10 @@ use super::outbox::Outbox;
 use super::rooms::RoomsPanel;
 use super::state::ChatState;
 use super::status::{ConnectToggle, ConnectionStatus};
+use super::theme::ThemeToggle;
+use super::time::Clock;
 use super::typing::{Typing, TypingIndicator};
+use super::visibility::{TabTitle, Visibility};
 use crate::protocol::{Broadcast, ChatMessage, events};
 use socketio_browser::{Payload, use_socket};
 
@@ -24,31 +27,60 @@ pub fn ChatPage() -> impl IntoView {
     let chat = ChatState::provide();
     let socket = use_socket();
     let acks = AckLog::provide();
+    Clock::provide();
+    let visibility = Visibility::provide();
     let outbox = Outbox::provide(socket, acks, chat);
     EventLog::provide();
     Typing::provide();
     socket.on(events::CHAT_MESSAGE, move |payload: &Payload| match payload.decode::<Broadcast>() {
         Ok(args) => {
             let message = ChatMessage::from_broadcast(args);
+            let ours = message.client_offset.as_deref().is_some_and(|offset| outbox.is_ours(offset));
             if let Some(offset) = &message.client_offset {
                 outbox.delivered(offset);
+            }
+            if !ours {
+                visibility.arrived();
             }
             chat.receive([message]);
         }
         Err(e) => leptos::logging::warn!("malformed chat message: {e}"),
     });
     let title = move || chat.view.get().map_or_else(|| "Everyone".to_owned(), |room| format!("# {room}"));
+    // On a phone the panels take turns on screen; Escape brings the conversation back.
+    let panel = RwSignal::new(Panel::Chat);
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            panel.set(Panel::Chat);
+        }
+    });
+    on_cleanup(move || handle.remove());
+    let tab = move |which: Panel, label: &'static str, testid: &'static str| {
+        view! {
+            <button
+                data-testid=testid
+                aria-pressed=move || (panel.get() == which).to_string()
+                on:click=move |_| panel.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
 
     view! {
-        <div class="app">
+        <TabTitle />
+        <div class="app" data-panel=move || panel.get().as_str()>
             <header class="app-header">
                 <h1>"socket-chat"</h1>
                 <div class="connection">
                     <ConnectionStatus />
                     <ConnectToggle />
+                    <ThemeToggle />
                 </div>
             </header>
-            <RoomsPanel />
+            <nav class="sidebar" aria-label="Rooms">
+                <RoomsPanel />
+            </nav>
             <main class="chat">
                 <h2 class="chat-title" data-testid="chat-title">{title}</h2>
                 <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
@@ -62,10 +94,33 @@ pub fn ChatPage() -> impl IntoView {
                 <TypingIndicator />
                 <Composer />
             </main>
-            <aside class="devtools">
+            <aside class="devtools" aria-label="Socket.IO panels">
                 <AcksPanel />
                 <EventLogPanel />
             </aside>
+            <nav class="tabs" aria-label="Panels">
+                {tab(Panel::Chat, "Chat", "tab-chat")}
+                {tab(Panel::Rooms, "Rooms", "tab-rooms")}
+                {tab(Panel::Devtools, "Socket.IO", "tab-devtools")}
+            </nav>
         </div>
+    }
+}
+
+/// Which panel a narrow screen shows (a wide one shows them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Chat,
+    Rooms,
+    Devtools,
+}
+
+impl Panel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Panel::Chat => "chat",
+            Panel::Rooms => "rooms",
+            Panel::Devtools => "devtools",
+        }
     }
 }

@@ -34,8 +34,8 @@ pub fn Composer() -> impl IntoView {
         let content = text.get_untracked();
         let view = chat.view.get_untracked();
         let to = match (target.get_untracked().as_str(), view.clone()) {
-            ("room", Some(room)) => Target { to: Some(room), except: None },
-            ("except", Some(room)) => Target { to: None, except: Some(room) },
+            ("room", Some(room)) => Target { to: Some(room), ..Target::default() },
+            ("except", Some(room)) => Target { except: Some(room), ..Target::default() },
             _ => Target::default(),
         };
         error.set(None);

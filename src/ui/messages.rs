@@ -6,11 +6,15 @@ use leptos::prelude::*;
 use super::acks::{emit_tracked, use_acks};
 use super::outbox::{State, use_outbox};
 use super::state::{shown_in, use_chat};
-use crate::protocol::{AckReply, HandshakeAuth, HistoryPage, HistoryRequest, events};
+use super::text::{Piece, pieces};
+use super::time::{Clock, use_clock};
+use crate::protocol::{AckReply, ChatMessage, HandshakeAuth, HistoryPage, HistoryRequest, events};
 use socketio_browser::use_socket;
 
 /// Scrolled this close to the top, the next older page loads.
 const TOP_MARGIN_PX: i32 = 40;
+/// Scrolled this close to the end, the list follows new messages.
+const END_MARGIN_PX: i32 = 80;
 
 /// The list. `history` is what the server rendered with the page (messages to everyone).
 #[component]
@@ -22,6 +26,7 @@ pub fn MessageList(
     let socket = use_socket();
     let acks = use_acks();
     let outbox = use_outbox();
+    let clock = use_clock();
     chat.receive_page(None, history);
 
     let visible = Memo::new(move |_| {
@@ -38,7 +43,7 @@ pub fn MessageList(
     Effect::new(move |_| {
         let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0);
         let rooms: Vec<String> = chat.joined.with(|j| j.iter().cloned().collect());
-        let auth = HandshakeAuth { server_offset: Some(last), rooms };
+        let auth = HandshakeAuth { server_offset: Some(last), rooms, session_id: None };
         socket.with(|s| s.set_auth(&auth));
     });
 
@@ -55,7 +60,7 @@ pub fn MessageList(
         }
         let before = visible.with_untracked(|v| v.first().map(|m| m.server_offset));
         // No limit: the server's page size.
-        let request = HistoryRequest { room: view.clone(), before, limit: None };
+        let request = HistoryRequest { room: view.clone(), before, ..HistoryRequest::default() };
         loading.set(true);
         height_before.set_value(list.get_untracked().map(|ul| ul.scroll_height()));
         socket.with(|s| {
@@ -67,31 +72,47 @@ pub fn MessageList(
             })
         });
     };
-    let on_scroll = move |_| {
-        if list.get_untracked().is_some_and(|ul| ul.scroll_top() < TOP_MARGIN_PX) {
-            load_older();
+
+    // Follow the conversation while the reader is at its end; otherwise offer a way back.
+    let at_end = RwSignal::new(true);
+    let scroll_to_end = move || {
+        if let Some(ul) = list.get_untracked() {
+            ul.set_scroll_top(ul.scroll_height());
         }
     };
-
-    // Keep the newest message in view, and the reader's place when older ones come in on top.
     let newest = Memo::new(move |_| visible.with(|v| v.last().map(|m| m.server_offset)));
     Effect::new(move |_| {
         newest.track();
         ours().len();
-        if let Some(ul) = list.get() {
-            ul.set_scroll_top(ul.scroll_height());
+        if at_end.get_untracked() {
+            scroll_to_end();
         }
     });
+    // Another conversation opens at its end.
     Effect::new(move |_| {
-        visible.track();
+        chat.view.track();
+        at_end.set(true);
+        scroll_to_end();
+    });
+    let rows = Memo::new(move |_| visible.with(|v| rows(v, &clock)));
+    Effect::new(move |_| {
+        rows.track();
         if let (Some(ul), Some(before)) = (list.get(), height_before.get_value()) {
             height_before.set_value(None);
             ul.set_scroll_top(ul.scroll_height() - before);
         }
     });
+    let on_scroll = move |_| {
+        let Some(ul) = list.get_untracked() else { return };
+        if ul.scroll_top() < TOP_MARGIN_PX {
+            load_older();
+        }
+        at_end.set(ul.scroll_height() - ul.scroll_top() - ul.client_height() < END_MARGIN_PX);
+    };
 
     view! {
-        <ul class="messages" data-testid="messages" node_ref=list on:scroll=on_scroll>
+        <div class="messages-frame">
+        <ul class="messages" data-testid="messages" node_ref=list on:scroll=on_scroll aria-live="polite" aria-label="Messages">
             <li class="history-note" data-testid="history-loading" hidden=move || !loading.get()>
                 "Loading older messages…"
             </li>
@@ -101,18 +122,40 @@ pub fn MessageList(
             <li class="history-note" hidden=move || complete.with(|c| c.contains(&chat.view.get())) || loading.get()>
                 <button data-testid="history-more" on:click=move |_| load_older()>"Load older messages"</button>
             </li>
-            <For each=move || visible.get() key=|m| m.server_offset let(message)>
-                <li class="message" data-testid="message" data-offset=message.server_offset data-state="delivered">
-                    <span class="content">{message.content}</span>
-                    {message.except.map(|room| view! { <span class="message-target">{format!("everyone but {room}")}</span> })}
-                </li>
+            <For each=move || rows.get() key=Row::key let(row)>
+                {match row {
+                    Row::Day(day) => view! {
+                        <li class="day" data-testid="day-separator" role="separator">
+                            <span>{move || clock.day_label(day)}</span>
+                        </li>
+                    }.into_any(),
+                    Row::Message { message, first } => {
+                        let offset = message.server_offset;
+                        let author = message.author.as_ref().map(|a| a.user_id.clone());
+                        view! {
+                            <li
+                                class="message"
+                                class:continued=!first
+                                data-testid="message"
+                                data-offset=offset
+                                data-author=author
+                                data-state="delivered"
+                            >
+                                <MessageBody message />
+                            </li>
+                        }.into_any()
+                    }
+                }}
             </For>
             <For each=ours key=|e| (e.key.clone(), e.state) let(entry)>
                 {
                     let key = entry.key.clone();
                     view! {
                         <li class=format!("message mine {}", entry.state.as_str()) data-testid="message" data-state=entry.state.as_str()>
-                            <span class="content">{entry.message.content.clone()}</span>
+                            <div class="message-meta">
+                                <span class="message-author" data-testid="message-author">"you"</span>
+                            </div>
+                            <div class="content" data-testid="message-content"><Linked text=entry.message.content.clone() /></div>
                             <span class="message-state">
                                 {match entry.state {
                                     State::Pending => "sending…",
@@ -128,5 +171,90 @@ pub fn MessageList(
                 }
             </For>
         </ul>
+        <button
+            class="jump-latest"
+            data-testid="jump-latest"
+            hidden=move || at_end.get()
+            on:click=move |_| {
+                at_end.set(true);
+                scroll_to_end();
+            }
+        >
+            "↓ Latest messages"
+        </button>
+        </div>
     }
+}
+
+/// A line of the list: a day's separator, or a message (the first of a group of one
+/// author's messages shows who and when).
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    Day(i64),
+    Message { message: ChatMessage, first: bool },
+}
+
+impl Row {
+    fn key(&self) -> (i64, i64, bool) {
+        match self {
+            Row::Day(day) => (0, *day, false),
+            Row::Message { message, first } => (1, message.server_offset, *first),
+        }
+    }
+}
+
+/// Messages of one author closer than this in time are shown as one group.
+const GROUP_MS: i64 = 5 * 60_000;
+
+/// The rows for `messages` (in offset order): a separator before each new day, and the
+/// first message of each group marked.
+fn rows(messages: &[ChatMessage], clock: &Clock) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(messages.len() + 4);
+    let mut previous: Option<&ChatMessage> = None;
+    for message in messages {
+        let day = clock.day(message.sent_at);
+        let new_day = previous.is_none_or(|p| clock.day(p.sent_at) != day);
+        if new_day {
+            rows.push(Row::Day(day));
+        }
+        let first = new_day
+            || previous.is_none_or(|p| {
+                p.author.as_ref().map(|a| &a.user_id) != message.author.as_ref().map(|a| &a.user_id)
+                    || message.sent_at - p.sent_at > GROUP_MS
+            });
+        rows.push(Row::Message { message: message.clone(), first });
+        previous = Some(message);
+    }
+    rows
+}
+
+/// Who, when, and the text (links clickable).
+#[component]
+fn MessageBody(message: ChatMessage) -> impl IntoView {
+    let clock = use_clock();
+    let author = message.author.as_ref().map_or_else(|| "anonymous".to_owned(), |a| a.nickname.clone());
+    let sent_at = message.sent_at;
+    view! {
+        <div class="message-meta">
+            <span class="message-author" data-testid="message-author">{author}</span>
+            <time class="message-time" data-testid="message-time">{move || clock.time(sent_at)}</time>
+            {message.except.map(|room| view! { <span class="message-target">{format!("everyone but {room}")}</span> })}
+        </div>
+        <div class="content" data-testid="message-content"><Linked text=message.content /></div>
+    }
+}
+
+/// Text with its web links clickable (and nothing else: see [`pieces`]).
+#[component]
+pub fn Linked(text: String) -> impl IntoView {
+    pieces(&text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => t.to_owned().into_any(),
+            Piece::Link(url) => view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
+            }
+            .into_any(),
+        })
+        .collect_view()
 }

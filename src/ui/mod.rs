@@ -23,7 +23,11 @@ pub mod outbox;
 pub mod rooms;
 pub mod state;
 pub mod status;
+pub mod text;
+pub mod theme;
+pub mod time;
 pub mod typing;
+pub mod visibility;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -40,6 +44,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                // Before the first paint: the theme the reader chose (src/ui/theme.rs).
+                <script src="/theme.js"></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <link rel="icon" type="image/png" href="/favicon.png" />

@@ -104,6 +104,11 @@ impl Outbox {
         }
     }
 
+    /// Whether `key` is one of this page's messages (still on its way).
+    pub fn is_ours(&self, key: &str) -> bool {
+        self.entries.with_untracked(|o| o.entries().iter().any(|e| e.key == key))
+    }
+
     /// How many messages the server does not have yet.
     pub fn waiting(&self) -> usize {
         self.entries.with(delivery::Outbox::waiting)

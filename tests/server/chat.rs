@@ -53,7 +53,7 @@ fn malformed_messages_get_error_acks_and_are_not_stored() {
         assert_eq!(code(long), AckErrorCode::TooLong);
         let number = alice.ask(events::CHAT_MESSAGE, &(42, "k-3")).await;
         assert_eq!(code(number), AckErrorCode::InvalidArguments);
-        let both = Target { to: Some("a".into()), except: Some("b".into()) };
+        let both = Target { to: Some("a".into()), except: Some("b".into()), user: None };
         let targeted = alice.ask(events::CHAT_MESSAGE, &("hi", "k-4", both)).await;
         assert_eq!(code(targeted), AckErrorCode::InvalidArguments);
         let unknown_key = alice.ask(events::CHAT_MESSAGE, &("hi", "k-5", json!({ "room": "r" }))).await;

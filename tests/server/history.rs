@@ -17,7 +17,7 @@ fn pages_follow_the_configured_size_until_complete_with_no_gap() {
         let mut before = None;
         let mut pages = Vec::new();
         loop {
-            let request = HistoryRequest { room: None, before, limit: None };
+            let request = HistoryRequest { before, ..HistoryRequest::default() };
             let page: HistoryPage = alice.request(events::MESSAGES_HISTORY, &request).await.unwrap();
             before = page.messages.first().map(|m| m.server_offset);
             pages.push(page.messages.iter().map(|m| m.content.clone()).collect::<Vec<_>>());
@@ -28,7 +28,7 @@ fn pages_follow_the_configured_size_until_complete_with_no_gap() {
         assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [7, 7, 3]);
         let all: Vec<String> = pages.into_iter().rev().flatten().collect();
         assert_eq!(all, (0..17).map(|i| format!("m{i}")).collect::<Vec<_>>());
-        let limited = HistoryRequest { room: None, before: None, limit: Some(2) };
+        let limited = HistoryRequest { limit: Some(2), ..HistoryRequest::default() };
         let page: HistoryPage = alice.request(events::MESSAGES_HISTORY, &limited).await.unwrap();
         assert_eq!(page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["m15", "m16"]);
     });
@@ -40,13 +40,13 @@ fn a_rooms_history_comes_with_the_join_and_only_to_members() {
         let server = TestServer::start_with(|c| c.history_page_size = 2).await;
         let alice = Client::connect(&server, None).await;
         let _: JoinedRoom = alice.request(events::ROOM_JOIN, &"rust").await.unwrap();
-        let to_rust = Target { to: Some("rust".into()), except: None };
+        let to_rust = Target::room("rust");
         for i in 0..3 {
             let _: SentMessage =
                 alice.request(events::CHAT_MESSAGE, &(format!("r{i}"), format!("a-{i}"), &to_rust)).await.unwrap();
         }
         let bob = Client::connect(&server, None).await;
-        let asked = HistoryRequest { room: Some("rust".into()), before: None, limit: None };
+        let asked = HistoryRequest { room: Some("rust".into()), ..HistoryRequest::default() };
         let refused = bob.request::<_, HistoryPage>(events::MESSAGES_HISTORY, &asked).await;
         assert_eq!(refused.unwrap_err().code, AckErrorCode::NotAMember);
         let joined: JoinedRoom = bob.request(events::ROOM_JOIN, &"rust").await.unwrap();

@@ -6,7 +6,11 @@ use socket_chat::protocol::{HandshakeAuth, JoinedRoom, SentMessage, Target, even
 use crate::support::{Client, TestServer, run, settle};
 
 fn auth(offset: i64, rooms: &[&str]) -> HandshakeAuth {
-    HandshakeAuth { server_offset: Some(offset), rooms: rooms.iter().map(|r| r.to_string()).collect() }
+    HandshakeAuth {
+        server_offset: Some(offset),
+        rooms: rooms.iter().map(|r| r.to_string()).collect(),
+        session_id: None,
+    }
 }
 
 #[test]
@@ -17,8 +21,8 @@ fn a_client_back_gets_what_it_missed_in_its_rooms_in_order() {
         let _: JoinedRoom = sender.request(events::ROOM_JOIN, &"rust").await.unwrap();
         let _: JoinedRoom = sender.request(events::ROOM_JOIN, &"go").await.unwrap();
         let first: SentMessage = sender.request(events::CHAT_MESSAGE, &("seen", "s-0")).await.unwrap();
-        let to = |room: &str| Target { to: Some(room.into()), except: None };
-        let except = |room: &str| Target { to: None, except: Some(room.into()) };
+        let to = |room: &str| Target::room(room);
+        let except = |room: &str| Target::all_but(room);
         let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("missed 1", "s-1")).await.unwrap();
         let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("in rust", "s-2", to("rust"))).await.unwrap();
         let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("in go", "s-3", to("go"))).await.unwrap();

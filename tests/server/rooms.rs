@@ -6,11 +6,11 @@ use socketio_browser::NoArgs;
 use crate::support::{Client, TestServer, run, settle};
 
 fn to(room: &str) -> Target {
-    Target { to: Some(room.into()), except: None }
+    Target::room(room)
 }
 
 fn except(room: &str) -> Target {
-    Target { to: None, except: Some(room.into()) }
+    Target::all_but(room)
 }
 
 #[test]

@@ -183,7 +183,8 @@ pub async fn catch_up(server: &Server, missed: u64) -> Result<f64> {
 
     let started = Instant::now();
     let mut back =
-        RawWs::connect(server.port, Some(&HandshakeAuth { server_offset: Some(offset), rooms: Vec::new() })).await?;
+        RawWs::connect(server.port, Some(&HandshakeAuth { server_offset: Some(offset), ..HandshakeAuth::default() }))
+            .await?;
     let is_chat = |frame: &[u8]| u64::from(load::sent_at(frame).is_some());
     let mut received = 0;
     // What came with the CONNECT is already read.

@@ -67,4 +67,8 @@ pub enum AckErrorCode {
     Unavailable,
     /// The sender is not in the room it sends to.
     NotAMember,
+    /// The request needs a session (a nickname): private messages, unread counts.
+    NoSession,
+    /// No such user (the recipient of a private message).
+    UnknownUser,
 }

@@ -37,6 +37,30 @@ pub const ROOMS_UPDATED: &str = "rooms:updated";
 /// room is given (the sender must be in it), else to everyone.
 pub const TYPING: &str = "typing";
 
+/// client → server `(nickname)` with an ack: chooses (or changes) the socket's nickname.
+/// A socket without a session gets one: the ack's [`AckReply`](super::AckReply) carries an
+/// [`Identity`](super::Identity) with the session id to keep and give back in the handshake
+/// auth. Everyone then receives [`USER_RENAMED`].
+pub const USER_NICKNAME: &str = "user:nickname";
+/// server → everyone: a [`UserInfo`](super::UserInfo) with a new nickname.
+pub const USER_RENAMED: &str = "user:renamed";
+/// server → a socket that just connected: a [`SessionState`](super::SessionState), who the
+/// server takes it for (nobody, without a known session id).
+pub const SESSION: &str = "session";
+/// server → everyone, whenever who is online (or in which room) changes, and to a socket
+/// when it connects: a [`Presence`](super::Presence). A user whose last socket went is
+/// removed only after a grace period, so a reload is not a departure.
+pub const PRESENCE: &str = "presence";
+/// client → server `(ReadMark)` with an ack: everything up to the offset is read in that
+/// conversation (the server keeps the highest). The user's other sockets receive
+/// [`READ_MARKED`] with the same [`ReadMark`](super::ReadMark).
+pub const READ_MARK: &str = "read:mark";
+/// server → the other sockets of a user: a [`ReadMark`](super::ReadMark).
+pub const READ_MARKED: &str = "read:marked";
+/// client → server, with an ack: the user's unread counts, a `Vec<`[`UnreadCount`](super::UnreadCount)`>`:
+/// everyone, each room the socket is in, each private conversation.
+pub const UNREAD_LIST: &str = "unread:list";
+
 /// The tutorial's acknowledgement, callback flavour: client → server `(arg1, arg2)` with
 /// an ack, answered `{ "status": "ok" }` (a [`TutorialStatus`](super::tutorial::TutorialStatus)).
 /// The server logs both arguments.

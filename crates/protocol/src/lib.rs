@@ -10,12 +10,18 @@ pub mod auth;
 pub mod events;
 pub mod lab;
 pub mod message;
+pub mod presence;
+pub mod read;
 pub mod room;
 pub mod tutorial;
 pub mod typing;
+pub mod user;
 
 pub use ack::{AckError, AckErrorCode, AckReply};
 pub use auth::HandshakeAuth;
 pub use message::{Broadcast, ChatMessage, HistoryPage, HistoryRequest, MessageMeta, SendMessageArgs, SentMessage};
+pub use presence::{OnlineUser, Presence};
+pub use read::{Conversation, ReadMark, UnreadCount};
 pub use room::{JoinedRoom, RoomInfo, Target};
 pub use typing::TypingNotice;
+pub use user::{Identity, SessionState, UserInfo};

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::Target;
+use super::{Conversation, Target, UserInfo};
 
 /// A stored message, as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,9 +26,29 @@ pub struct ChatMessage {
     /// For a message to everyone but a room: that room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub except: Option<String>,
+    /// Who wrote it; `None` for a client without a session (the tutorial's, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<UserInfo>,
+    /// For a private message: the recipient's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 impl ChatMessage {
+    /// The conversation it belongs to, for the user `me` (`None`: a client without a
+    /// session): a private message belongs to the conversation with the other user.
+    pub fn conversation(&self, me: Option<&str>) -> Conversation {
+        match (&self.room, &self.user) {
+            (Some(room), _) => Conversation::Room(room.clone()),
+            (None, Some(recipient)) => {
+                let author = self.author.as_ref().map(|a| a.user_id.as_str());
+                let peer = if author == me { recipient.clone() } else { author.unwrap_or_default().to_owned() };
+                Conversation::User(peer)
+            }
+            (None, None) => Conversation::Everyone,
+        }
+    }
+
     /// The arguments of the `chat message` broadcast for this message.
     pub fn broadcast_args(&self) -> (&str, i64, MessageMeta<'_>) {
         (
@@ -39,6 +59,8 @@ impl ChatMessage {
                 client_offset: self.client_offset.as_deref().map(Into::into),
                 room: self.room.as_deref().map(Into::into),
                 except: self.except.as_deref().map(Into::into),
+                author: self.author.clone(),
+                user: self.user.as_deref().map(Into::into),
             },
         )
     }
@@ -54,6 +76,8 @@ impl ChatMessage {
             client_offset: meta.client_offset.map(|c| c.into_owned()),
             room: meta.room.map(|r| r.into_owned()),
             except: meta.except.map(|r| r.into_owned()),
+            author: meta.author,
+            user: meta.user.map(|u| u.into_owned()),
         }
     }
 }
@@ -94,7 +118,8 @@ impl<'de> Deserialize<'de> for Broadcast {
 }
 
 /// Third argument of the `chat message` broadcast:
-/// `{ "sentAt": 1700000000000, "clientOffset": "…", "room": "…", "except": "…" }`.
+/// `{ "sentAt": 1700000000000, "clientOffset": "…", "room": "…", "except": "…",
+/// "author": { "userId", "nickname" }, "user": "<recipient's user id>" }`.
 ///
 /// Clients written for the tutorial read only the first two arguments and ignore it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +137,12 @@ pub struct MessageMeta<'a> {
     /// For a message to everyone but a room: that room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub except: Option<Cow<'a, str>>,
+    /// Who wrote it, when they had a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<UserInfo>,
+    /// For a private message: the recipient's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Cow<'a, str>>,
 }
 
 /// Data of a successful `chat message` ack: `{ "serverOffset": 42, "duplicate": false }`.
@@ -125,13 +156,17 @@ pub struct SentMessage {
     pub duplicate: bool,
 }
 
-/// A request for older messages: `{ "room"?: "rust", "before"?: 1200, "limit"?: 50 }`.
+/// A request for older messages: `{ "room"?: "rust", "user"?: "<user id>", "before"?: 1200,
+/// "limit"?: 50 }`: a room's, the private conversation with a user, or (neither) everyone's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
     /// The room (which the client must be in); absent for the messages to everyone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// The other user of a private conversation (the client must have a session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// Only messages older than this offset; absent for the latest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,
@@ -230,6 +265,8 @@ mod tests {
             client_offset: Some("a-0".into()),
             room: Some("rust".into()),
             except: None,
+            author: None,
+            user: None,
         };
         let wire = serde_json::to_string(&msg.broadcast_args()).unwrap();
         assert_eq!(wire, r#"["hello",7,{"sentAt":1,"clientOffset":"a-0","room":"rust"}]"#);

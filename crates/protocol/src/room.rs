@@ -29,7 +29,8 @@ pub struct JoinedRoom {
 }
 
 /// Who a chat message is for: `{}` or absent (everyone), `{ "to": "rust" }` (one room, the
-/// tutorial's `io.to(room)`), `{ "except": "rust" }` (everyone but a room, `io.except(room)`).
+/// tutorial's `io.to(room)`), `{ "except": "rust" }` (everyone but a room, `io.except(room)`),
+/// `{ "user": "<user id>" }` (a private message: every tab of that user, and the sender's).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -39,6 +40,26 @@ pub struct Target {
     /// Everyone but the members of this room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub except: Option<String>,
+    /// Only this user (a private message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+impl Target {
+    /// Only the members of `room` (`io.to(room)`).
+    pub fn room(room: impl Into<String>) -> Self {
+        Self { to: Some(room.into()), ..Self::default() }
+    }
+
+    /// Everyone but the members of `room` (`io.except(room)`).
+    pub fn all_but(room: impl Into<String>) -> Self {
+        Self { except: Some(room.into()), ..Self::default() }
+    }
+
+    /// Only the user `user_id` (a private message).
+    pub fn user(user_id: impl Into<String>) -> Self {
+        Self { user: Some(user_id.into()), ..Self::default() }
+    }
 }
 
 /// Trims a room name and checks it: 1 to [`MAX_ROOM_NAME_CHARS`] characters.

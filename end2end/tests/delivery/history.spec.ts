@@ -24,7 +24,7 @@ async function scrollUp(page: Page): Promise<number[]> {
 
 /** The visible texts must be the last messages, in order, with no gap. */
 async function expectContiguous(page: Page, count: number) {
-  const texts = await delivered(page).allTextContents();
+  const texts = await delivered(page).getByTestId("message-content").allTextContents();
   const expected = Array.from({ length: count }, (_, i) => `Seeded message ${TOTAL - count + 1 + i}`);
   expect(texts).toEqual(expected);
 }

@@ -61,10 +61,10 @@ test.describe("bad input", () => {
     await page.getByTestId("message-input").fill("short one");
     await page.getByTestId("send-button").click();
     await expect(error).toBeHidden();
-    await expect(page.getByTestId("message")).toHaveText(["short one"]);
+    await expect(page.getByTestId("message-content")).toHaveText(["short one"]);
 
     await page.reload();
-    await expect(page.getByTestId("message")).toHaveText(["short one"]);
+    await expect(page.getByTestId("message-content")).toHaveText(["short one"]);
     expect(errorsOf(page)).toEqual([]);
   });
 });

@@ -185,7 +185,7 @@ test("messages written while disconnected wait, then go out on reconnection", as
   await expect(message(b, "offline one")).toHaveCount(0);
   await a.getByTestId("connect-toggle").click();
   await expect(a.getByTestId("connection-status")).toHaveText("connected");
-  await expect(b.getByTestId("message")).toHaveText(["offline one", "offline two"]);
-  await expect(a.getByTestId("message")).toHaveText(["offline one", "offline two"]);
+  await expect(b.getByTestId("message-content")).toHaveText(["offline one", "offline two"]);
+  await expect(a.getByTestId("message-content")).toHaveText(["offline one", "offline two"]);
   await expect(a.getByTestId("outbox-count")).toBeHidden();
 });
