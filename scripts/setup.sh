@@ -7,7 +7,9 @@
 #   - wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.lock
 #   - wasm-opt, from the npm package binaryen (into .tools/; never Debian's old binaryen)
 #   - Chromium, from Debian (for Playwright)
-#   - the npm packages of end2end/ (Playwright, socket.io, socket.io-client)
+#   - the npm packages of end2end/ (Playwright, socket.io, socket.io-client, @socket.io/admin-ui);
+#     the server also serves socket.io-client's dist/ (/socket.io/socket.io.js) and the Admin
+#     UI (/admin-ui/) from there
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

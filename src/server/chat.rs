@@ -12,6 +12,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use super::admin::hooks::observed;
 use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
@@ -32,9 +33,10 @@ pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Resul
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
     socket.extensions.insert(GoneLive(Arc::new(live)));
-    socket.on(events::CHAT_MESSAGE, on_chat_message);
-    socket.on(events::TYPING, on_typing);
-    socket.on(events::MESSAGES_HISTORY, history::on_history);
+    // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
+    socket.on(events::CHAT_MESSAGE, observed(on_chat_message));
+    socket.on(events::TYPING, observed(on_typing));
+    socket.on(events::MESSAGES_HISTORY, observed(history::on_history));
     rooms::register(&socket);
     tutorial::register(&socket);
     Ok(())

@@ -7,6 +7,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use tracing::debug;
 
+use super::admin::{self, hooks::observed};
 use super::{outgoing, tutorial};
 use crate::protocol::events::{self, lab};
 use crate::protocol::lab::{LabRoomJoined, Welcome};
@@ -17,10 +18,12 @@ use crate::protocol::{AckError, AckErrorCode, AckReply};
 /// there before the client's first emit.
 pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     tutorial::register(&socket);
-    socket.on(lab::BINARY_ECHO, on_binary_echo);
-    socket.on(events::ROOM_JOIN, on_room_join);
-    socket.on(lab::ROOM_SHOUT, on_room_shout);
-    socket.on(lab::KICK, on_kick);
+    // observed() and the disconnect hook: the Admin UI (src/server/admin/hooks.rs).
+    socket.on(lab::BINARY_ECHO, observed(on_binary_echo));
+    socket.on(events::ROOM_JOIN, observed(on_room_join));
+    socket.on(lab::ROOM_SHOUT, observed(on_room_shout));
+    socket.on(lab::KICK, observed(on_kick));
+    socket.on_disconnect(admin::hooks::on_disconnect);
     Ok(())
 }
 

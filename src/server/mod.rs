@@ -12,8 +12,11 @@
 //! - [`replay`]: server delivery, the stored messages a socket missed.
 //! - [`outgoing`]: the one place every server emit and ack goes through.
 //! - [`request_copy`]: Socket.IO requests copied out of hyper's read buffer (memory).
+//! - [`tutorial_page`]: the tutorial's own page at `/tutorial`, and `/socket.io/socket.io.js`.
+//! - [`admin`]: the Socket.IO Admin UI's `/admin` namespace and the UI at `/admin-ui/`.
 //! - [`app`]: the router.
 
+pub mod admin;
 pub mod app;
 pub mod chat;
 pub mod config;
@@ -25,6 +28,7 @@ pub mod request_copy;
 pub mod rooms;
 pub mod store;
 pub mod tutorial;
+pub mod tutorial_page;
 pub mod writer;
 
 use std::process::ExitCode;
@@ -57,6 +61,9 @@ pub async fn run() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(config::Command::HashPassword { cost }) = &cli.command {
+        return hash_password(*cost);
+    }
     let config = match Config::load(&cli) {
         Ok(config) => config,
         Err(e) => {
@@ -118,7 +125,8 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when it was 0.
     info!("listening on http://{addr}");
-    axum::serve(listener, router)
+    // With the peer's address in each request (the Admin UI shows it).
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down");
@@ -143,6 +151,31 @@ async fn seed(database_url: &str, count: u32, room: Option<&str>) -> Result<(), 
     store.close().await;
     info!("stored {count} messages in {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `socket-chat hash-password`: reads a password on standard input (one line), prints its
+/// bcrypt hash for `--admin-password-hash`.
+fn hash_password(cost: u32) -> ExitCode {
+    let mut password = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut password) {
+        error!("cannot read the password: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        error!("the password is empty");
+        return ExitCode::FAILURE;
+    }
+    match bcrypt::hash(password, cost) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!("cannot hash the password: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -14,11 +14,14 @@ use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::errors::SocketError;
 use tracing::{debug, warn};
 
+use super::admin;
+
 /// Emits `event` to one socket. When its outgoing buffer is full, waits for room instead of
 /// dropping the packet (a replay can be far longer than the buffer); gives up only when the
 /// socket is gone.
 pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
+    admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     loop {
         match socket.emit(event, data) {
             Err(SendError::Socket(SocketError::InternalChannelFull)) => {
@@ -37,6 +40,7 @@ pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: 
 /// writer), which then tells the socket to come back and catch up.
 pub fn try_emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
+    admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     socket.emit(event, data)
 }
 
@@ -50,6 +54,7 @@ pub async fn ask<T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
     timeout: Duration,
 ) -> Option<R> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit with ack");
+    admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     match socket.timeout(timeout).emit_with_ack::<_, R>(event, data) {
         Ok(answer) => answer.await.inspect_err(|e| debug!(event, error = %e, "no ack")).ok(),
         Err(e) => {
@@ -63,6 +68,7 @@ pub async fn ask<T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
 /// logging a failure rather than returning it: a broadcast has no one to report to.
 pub async fn broadcast<T: Serialize + ?Sized>(to: BroadcastOperators, event: &str, data: &T) {
     debug!(target: "socket_chat::outgoing", event, "broadcast");
+    admin::hooks::broadcast(&to, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     if let Err(e) = to.emit(event, data).await {
         warn!(event, error = %e, "broadcast failed");
     }

@@ -7,6 +7,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
+use super::admin::hooks::{observed, observed_disconnect};
 use super::{AppState, history, outgoing};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, events};
@@ -29,10 +30,11 @@ pub fn joined(socket: &SocketRef) -> Vec<String> {
 
 /// Registers the room handlers on a socket that just connected.
 pub fn register(socket: &SocketRef) {
-    socket.on(events::ROOM_JOIN, on_join);
-    socket.on(events::ROOM_LEAVE, on_leave);
-    socket.on(events::ROOMS_LIST, on_list);
-    socket.on_disconnect(on_disconnect);
+    // observed(): the Admin UI's event_received and socket_disconnected (src/server/admin/hooks.rs).
+    socket.on(events::ROOM_JOIN, observed(on_join));
+    socket.on(events::ROOM_LEAVE, observed(on_leave));
+    socket.on(events::ROOMS_LIST, observed(on_list));
+    socket.on_disconnect(observed_disconnect(on_disconnect));
 }
 
 /// Every chat room with its member count, by name.

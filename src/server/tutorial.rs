@@ -8,6 +8,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tracing::info;
 
+use super::admin::hooks::observed;
 use super::outgoing;
 use crate::protocol::tutorial::{
     REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, Withholding,
@@ -21,11 +22,12 @@ struct Withhold(Arc<AtomicBool>);
 /// Registers the handlers on a socket that just connected.
 pub fn register(socket: &SocketRef) {
     socket.extensions.insert(Withhold::default());
-    socket.on(events::REQUEST, on_request);
-    socket.on(events::REQUEST2, on_request2);
-    socket.on(events::WITHHOLD, on_withhold);
-    socket.on(events::RTT, on_rtt);
-    socket.on_fallback(on_any_other);
+    // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
+    socket.on(events::REQUEST, observed(on_request));
+    socket.on(events::REQUEST2, observed(on_request2));
+    socket.on(events::WITHHOLD, observed(on_withhold));
+    socket.on(events::RTT, observed(on_rtt));
+    socket.on_fallback(observed(on_any_other));
 }
 
 fn withheld(socket: &SocketRef) -> bool {

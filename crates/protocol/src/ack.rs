@@ -71,4 +71,8 @@ pub enum AckErrorCode {
     NoSession,
     /// No such user (the recipient of a private message).
     UnknownUser,
+    /// An admin command on a server whose admin namespace is read-only.
+    ReadOnly,
+    /// An admin command for a namespace the server does not have.
+    UnknownNamespace,
 }

@@ -108,3 +108,54 @@ pub mod lab {
     /// client → server: the server disconnects the socket (a server-initiated disconnect).
     pub const KICK: &str = "kick";
 }
+
+/// The `/admin` namespace of the official Socket.IO Admin UI (npm `@socket.io/admin-ui`
+/// 0.5.1, whose `dist/index.js` defines the protocol). It exists only when the server has an
+/// admin user. Payloads are the types of [`crate::admin`].
+pub mod admin {
+    /// The namespace the UI connects to (its default).
+    pub const NAMESPACE: &str = "/admin";
+
+    /// server → admin, once after a login with a password: `(sessionId)`; the UI reconnects
+    /// later with `auth: { sessionId }` instead of the password.
+    pub const SESSION: &str = "session";
+    /// server → admin on connection: `(`[`AdminConfig`](crate::admin::AdminConfig)`)`.
+    pub const CONFIG: &str = "config";
+    /// server → admins every 2 s: `(`[`ServerStats`](crate::admin::ServerStats)`)`.
+    pub const SERVER_STATS: &str = "server_stats";
+    /// server → admin on connection, development mode:
+    /// `([`[`SerializedSocket`](crate::admin::SerializedSocket)`…])`, every socket of every namespace.
+    pub const ALL_SOCKETS: &str = "all_sockets";
+    /// server → admins, development mode: `(SerializedSocket, timestamp)`.
+    pub const SOCKET_CONNECTED: &str = "socket_connected";
+    /// server → admins, development mode: `(`[`SocketUpdate`](crate::admin::SocketUpdate)`)`,
+    /// e.g. a transport upgrade.
+    pub const SOCKET_UPDATED: &str = "socket_updated";
+    /// server → admins, development mode: `(nsp, socketId, reason, timestamp)`.
+    pub const SOCKET_DISCONNECTED: &str = "socket_disconnected";
+    /// server → admins, development mode: `(nsp, room, socketId, timestamp)`.
+    pub const ROOM_JOINED: &str = "room_joined";
+    /// server → admins, development mode: `(nsp, room, socketId, timestamp)`.
+    pub const ROOM_LEFT: &str = "room_left";
+    /// server → admins, development mode: `(nsp, socketId, [event, ...args], timestamp)`,
+    /// for every event a socket of another namespace sent.
+    pub const EVENT_RECEIVED: &str = "event_received";
+    /// server → admins, development mode: `(nsp, socketId, [event, ...args], timestamp)`,
+    /// for every event sent to a socket of another namespace.
+    pub const EVENT_SENT: &str = "event_sent";
+
+    /// admin → server `(nsp, filter?, event, ...args)`: emits to the namespace, or to the
+    /// sockets of room (or socket id) `filter`.
+    pub const EMIT: &str = "emit";
+    /// admin → server `(nsp, room, filter?)`: the matching sockets join `room`.
+    pub const JOIN: &str = "join";
+    /// admin → server `(nsp, room, filter?)`: the matching sockets leave `room`.
+    pub const LEAVE: &str = "leave";
+    /// admin → server `(nsp, close, filter?)`: disconnects the matching sockets; `close`
+    /// closes their whole connection (every namespace).
+    pub const DISCONNECT: &str = "_disconnect";
+
+    /// The connect error a wrong user name, password or session gets (the UI shows its own
+    /// message for exactly this text).
+    pub const INVALID_CREDENTIALS: &str = "invalid credentials";
+}

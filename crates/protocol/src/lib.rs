@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod ack;
+pub mod admin;
 pub mod auth;
 pub mod events;
 pub mod lab;

@@ -1,0 +1,22 @@
+//! The tutorial's own page, served by us: `/tutorial` (plain HTML and JavaScript, no WASM)
+//! and the official client it loads from `/socket.io/socket.io.js`.
+//!
+//! - [`client_files`]: `/socket.io/socket.io.js` and its siblings, as the Node.js server
+//!   serves them.
+//! - `index.html`: the page. It does what the Socket.IO tutorial's final step does (a form and
+//!   a list, the connect / disconnect toggle, `auth.serverOffset`, a `clientOffset` per
+//!   message with `ackTimeout` and `retries`), with the tutorial's element ids (`form`,
+//!   `input`, `messages`, `toggle-btn`); it chats with the Leptos page through the same
+//!   server.
+
+pub mod client_files;
+
+use axum::response::Html;
+
+/// Where the page is served.
+pub const PATH: &str = "/tutorial";
+
+/// `GET /tutorial`.
+pub async fn page() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
