@@ -201,5 +201,5 @@ fn answer(ack: AckSender, result: Result<usize, AckError>) {
             AckReply::Error { error }
         }
     };
-    let _ = ack.send(&reply);
+    outgoing::ack(ack, &reply);
 }
