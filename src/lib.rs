@@ -30,6 +30,8 @@
 //! | disconnection: toggle, reconnection, buffering | `chat.rs` `on_connect` (rooms restored) | `socket.rs`, `core.rs`, `backoff.rs` | `status.rs` | `end2end/tests/delivery/offline.spec.ts` |
 //! | server delivery (`serverOffset`) | `chat.rs` `on_connect`, `replay.rs`, `writer.rs` `go_live` | `Socket::set_auth` | `messages.rs` | `tests/server/replay.rs`, `tests/server/writer.rs`, `end2end/tests/delivery/` |
 //! | client delivery (`clientOffset`, `ackTimeout`, `retries`) | `chat.rs` `on_chat_message`, `store.rs` (one row per client offset) | `Emitter::retries` (`core.rs` queue), `delivery.rs` | `outbox.rs` | `tests/server/chat.rs`, `end2end/tests/delivery/failed.spec.ts`, `tests/faults/chaos.spec.ts` |
+//! | the tutorial's final page as is (`/tutorial`, `/socket.io/socket.io.js`) | `server/tutorial_page/` | the official `socket.io-client` | `server/tutorial_page/index.html` | `end2end/tests/tutorial/` |
+//! | the official Admin UI (`/admin`, `/admin-ui/`) | `server/admin/` (touch points: `admin/hooks.rs`) | | the official UI | `end2end/tests/admin/` |
 
 pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]
