@@ -24,7 +24,8 @@ async function sendFromLeptos(page: Page, text: string): Promise<void> {
 }
 
 const tutorialMessages = (page: Page) => page.getByTestId("tutorial-message");
-const leptosMessages = (page: Page) => page.locator('[data-testid="message"][data-state="delivered"]');
+const leptosMessages = (page: Page) =>
+  page.locator('[data-testid="message"][data-state="delivered"] [data-testid="message-content"]');
 
 test("the tutorial's page keeps the tutorial's ids and loads the client from this server", async ({ page, server }) => {
   const scripts: string[] = [];
