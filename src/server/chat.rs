@@ -15,11 +15,12 @@ use tracing::{debug, warn};
 use super::admin::hooks::observed;
 use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
-use super::{AppState, history, outgoing, rooms, tutorial};
+use super::{AppState, history, outgoing, presence, rooms, tutorial, unread, users};
 use crate::protocol::room::room_name;
 use crate::protocol::user::is_id;
 use crate::protocol::{
-    AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, Target, TypingNotice, events,
+    AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, SessionState, Target, TypingNotice,
+    events,
 };
 
 /// Longest a message sent on connection waits for the socket's catch-up.
@@ -28,7 +29,12 @@ const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 /// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
 /// handlers must be in place before the client can emit, or its first events would find
 /// none (the connect handler itself runs after the answer).
-pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Result<(), Infallible> {
+pub async fn register(
+    socket: SocketRef,
+    TryData(auth): TryData<HandshakeAuth>,
+    State(state): State<AppState>,
+) -> Result<(), Infallible> {
+    users::identify(&socket, &auth.unwrap_or_default(), &state).await;
     socket.extensions.insert(LiveFrom(state.writer.broadcast_up_to()));
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
@@ -37,6 +43,9 @@ pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Resul
     socket.on(events::CHAT_MESSAGE, observed(on_chat_message));
     socket.on(events::TYPING, observed(on_typing));
     socket.on(events::MESSAGES_HISTORY, observed(history::on_history));
+    socket.on(events::USER_NICKNAME, observed(users::on_nickname));
+    socket.on(events::READ_MARK, observed(unread::on_read_mark));
+    socket.on(events::UNREAD_LIST, observed(unread::on_unread_list));
     rooms::register(&socket);
     tutorial::register(&socket);
     Ok(())
@@ -60,6 +69,11 @@ pub async fn on_connect(
     State(state): State<AppState>,
 ) {
     debug!(sid = %socket.id, "connected");
+    // Who the server takes it for: first, so the page knows before any message arrives.
+    let session = SessionState { user: users::current(&socket) };
+    if outgoing::emit(&socket, events::SESSION, &session).await.is_err() {
+        return;
+    }
     // A malformed auth is not fatal: the client simply gets no rooms and no replay.
     let auth = auth.unwrap_or_default();
     let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
@@ -79,6 +93,7 @@ pub async fn on_connect(
     if !restored.is_empty() {
         rooms::announce(&io).await;
     }
+    presence::connected(&io, &socket, &state).await;
 }
 
 /// Server delivery, the bulk of it: every stored message after `offset` that the socket
@@ -119,11 +134,25 @@ pub async fn on_chat_message(
         Ok(valid) => valid,
         Err(error) => return outgoing::ack(ack, &AckReply::<SentMessage>::from(error)),
     };
-    if valid.target.user.is_some() {
-        // Private messages need the sender to be someone (issue 14: sessions).
-        let error =
-            AckError { code: AckErrorCode::NoSession, message: "choose a nickname to send private messages".into() };
-        return outgoing::ack(ack, &AckReply::<SentMessage>::from(error));
+    let author = users::current(&socket);
+    if let Some(recipient) = &valid.target.user {
+        let error = match (&author, state.store.user(recipient).await) {
+            (None, _) => Some(AckError {
+                code: AckErrorCode::NoSession,
+                message: "choose a nickname to send private messages".into(),
+            }),
+            (Some(_), Ok(Some(_))) => None,
+            (Some(_), Ok(None)) => {
+                Some(AckError { code: AckErrorCode::UnknownUser, message: format!("no user has the id {recipient}") })
+            }
+            (Some(_), Err(e)) => {
+                warn!(error = %e, "cannot look up a user");
+                Some(AckError { code: AckErrorCode::Unavailable, message: "try again".into() })
+            }
+        };
+        if let Some(error) = error {
+            return outgoing::ack(ack, &AckReply::<SentMessage>::from(error));
+        }
     }
     if let Some(room) = &valid.target.to
         && !rooms::joined(&socket).contains(room)
@@ -136,6 +165,8 @@ pub async fn on_chat_message(
         client_offset: valid.client_offset,
         room: valid.target.to,
         except: valid.target.except,
+        author,
+        recipient: valid.target.user,
     };
     let reply = match state.writer.store(message).await {
         Ok(sent) => AckReply::Ok { data: sent },
@@ -158,7 +189,8 @@ async fn on_typing(socket: SocketRef, TryData(room): TryData<Option<String>>) {
         },
         Err(e) => return debug!(sid = %socket.id, error = %e, "typing with a room that is not a string"),
     };
-    let notice = TypingNotice { id: socket.id.to_string(), room: room.clone() };
+    let nickname = users::current(&socket).map(|u| u.nickname);
+    let notice = TypingNotice { id: socket.id.to_string(), room: room.clone(), nickname };
     let recipients = match &room {
         Some(room) if rooms::joined(&socket).contains(room) => socket.to(rooms::key(room)),
         Some(_) => return,

@@ -26,6 +26,10 @@ pub struct Cli {
     /// Messages rendered with the page and per page of history.
     #[arg(long)]
     pub history_page_size: Option<u32>,
+    /// How long someone whose last tab closed still shows as online, in milliseconds (a
+    /// reload is not a departure).
+    #[arg(long)]
+    pub presence_grace_ms: Option<u64>,
     /// Folder of the npm package `socket.io-client` whose `dist/` files are served at
     /// `/socket.io/` (`socket.io.js`...), as the Node.js server serves them.
     #[arg(long, env = "SOCKET_IO_CLIENT_DIR")]
@@ -98,6 +102,8 @@ pub struct ChatConfig {
     pub max_message_bytes: usize,
     /// Messages rendered with the page, and per page of history.
     pub history_page_size: u32,
+    /// How long someone whose last socket went still shows as online, in milliseconds.
+    pub presence_grace_ms: u64,
     /// The npm package `socket.io-client` (its `package.json` and `dist/`).
     pub socket_io_client_dir: PathBuf,
     /// The built Admin UI (`index.html`, `js/`, `css/`).
@@ -120,6 +126,7 @@ impl Default for ChatConfig {
             database_url: "sqlite://data/socket-chat.db".into(),
             max_message_bytes: 4000,
             history_page_size: 50,
+            presence_grace_ms: 5000,
             // Where scripts/setup.sh installs them (end2end/package-lock.json pins the versions).
             socket_io_client_dir: "end2end/node_modules/socket.io-client".into(),
             admin_ui_dir: "end2end/node_modules/@socket.io/admin-ui/ui/dist".into(),
@@ -237,6 +244,9 @@ impl Config {
         }
         if let Some(size) = cli.history_page_size {
             chat.history_page_size = size;
+        }
+        if let Some(grace) = cli.presence_grace_ms {
+            chat.presence_grace_ms = grace;
         }
         if let Some(dir) = &cli.socket_io_client_dir {
             chat.socket_io_client_dir = dir.clone();

@@ -6,6 +6,9 @@
 //! - [`chat`]: the chat namespace `/`: connection, replay, `chat message`.
 //! - [`rooms`]: chat rooms: join, leave, list, live member counts.
 //! - [`history`]: older messages, a page at a time.
+//! - [`users`]: sessions, nicknames, a room per user (private messages).
+//! - [`presence`]: who is online, per room, with a grace period.
+//! - [`unread`]: last-read offsets and unread counts.
 //! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
 //! - [`writer`]: the one task that stores and broadcasts messages, in offset order.
@@ -23,12 +26,15 @@ pub mod config;
 pub mod history;
 pub mod lab;
 pub mod outgoing;
+pub mod presence;
 pub mod replay;
 pub mod request_copy;
 pub mod rooms;
 pub mod store;
 pub mod tutorial;
 pub mod tutorial_page;
+pub mod unread;
+pub mod users;
 pub mod writer;
 
 use std::process::ExitCode;
@@ -49,6 +55,8 @@ pub struct AppState {
     pub writer: writer::Writer,
     /// Limits and sizes from the configuration.
     pub config: ChatConfig,
+    /// Who is online.
+    pub presence: presence::Registry,
 }
 
 /// Parses the flags, loads the configuration, binds and serves until SIGINT or SIGTERM.
@@ -119,7 +127,8 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let store = MessageStore::open(&config.chat.database_url).await?;
     let (writer, writer_task) = writer::Writer::new(store.clone(), store.latest_offset().await?);
-    let state = AppState { store: store.clone(), writer, config: config.chat.clone() };
+    let presence = presence::Registry::new(std::time::Duration::from_millis(config.chat.presence_grace_ms));
+    let state = AppState { store: store.clone(), writer, config: config.chat.clone(), presence };
     let (router, io) = app::router(config.leptos.clone(), state);
     tokio::spawn(writer_task.run(io.clone()));
     let addr = listener.local_addr()?;

@@ -7,7 +7,7 @@
 
 use socketioxide::extract::SocketRef;
 
-use super::outgoing;
+use super::{outgoing, users};
 use super::store::{MessageStore, StoreError};
 use crate::protocol::events;
 
@@ -43,8 +43,10 @@ pub async fn send_after(
     rooms: &[String],
     pace: Pace,
 ) -> Result<(), ReplayError> {
+    // A user's private messages too.
+    let me = users::current(socket).map(|u| u.user_id);
     loop {
-        let page = store.after(*after, rooms, PAGE).await?;
+        let page = store.after(*after, rooms, me.as_deref(), PAGE).await?;
         for message in &page {
             let args = message.broadcast_args();
             let sent = match pace {

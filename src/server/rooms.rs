@@ -8,7 +8,8 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
-use super::{AppState, history, outgoing};
+use super::store::PageOf;
+use super::{AppState, history, outgoing, presence};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, events};
 
@@ -79,7 +80,7 @@ async fn on_join(
     // Join first, then read: a message sent in between arrives live and is in the history
     // too (the client keeps one copy per offset) rather than in neither.
     socket.join(key(&name));
-    let history = match history::read(&state, Some(&name), None, state.config.history_page_size).await {
+    let history = match history::read(&state, PageOf::Room(&name), None, state.config.history_page_size).await {
         Ok(history) => history,
         Err(e) => {
             warn!(error = %e, "room history failed");
@@ -91,10 +92,19 @@ async fn on_join(
     let members = io.within(key(&name)).sockets().len();
     outgoing::ack(ack, &AckReply::Ok { data: JoinedRoom { room: name, members, history } });
     announce(&io).await;
+    if state.presence.rooms_changed(&socket) {
+        presence::changed(&io, &state).await;
+    }
 }
 
 /// `room:leave`.
-async fn on_leave(io: SocketIo, socket: SocketRef, TryData(name): TryData<String>, ack: AckSender) {
+async fn on_leave(
+    io: SocketIo,
+    socket: SocketRef,
+    TryData(name): TryData<String>,
+    ack: AckSender,
+    State(state): State<AppState>,
+) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
         Ok(name) => name,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
@@ -103,6 +113,9 @@ async fn on_leave(io: SocketIo, socket: SocketRef, TryData(name): TryData<String
     let members = io.within(key(&name)).sockets().len();
     outgoing::ack(ack, &AckReply::Ok { data: RoomInfo { name, members } });
     announce(&io).await;
+    if state.presence.rooms_changed(&socket) {
+        presence::changed(&io, &state).await;
+    }
 }
 
 /// `rooms:list`.
@@ -110,8 +123,9 @@ async fn on_list(io: SocketIo, ack: AckSender) {
     outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 
-/// A socket left: its rooms' counts changed.
-async fn on_disconnect(io: SocketIo, socket: SocketRef) {
+/// A socket left: its rooms' counts changed, and maybe who is online.
+async fn on_disconnect(io: SocketIo, socket: SocketRef, State(state): State<AppState>) {
+    presence::disconnected(io.clone(), socket.clone(), State(state)).await;
     if !joined(&socket).is_empty() {
         socket.leave_all();
         announce(&io).await;

@@ -22,8 +22,8 @@ use tracing::{debug, warn};
 
 use super::replay::{self, Pace};
 use super::store::{Inserted, MessageStore, NewMessage, StoreError};
-use super::{outgoing, rooms};
-use crate::protocol::{ChatMessage, SentMessage, events};
+use super::{outgoing, rooms, users};
+use crate::protocol::{ChatMessage, SentMessage, UserInfo, events};
 
 /// Most messages stored in one transaction.
 const MAX_BATCH: usize = 512;
@@ -41,6 +41,10 @@ pub struct Message {
     pub room: Option<String>,
     /// For everyone but this room.
     pub except: Option<String>,
+    /// Who sent it.
+    pub author: Option<UserInfo>,
+    /// A private message to this user (by id).
+    pub recipient: Option<String>,
 }
 
 enum Command {
@@ -161,6 +165,8 @@ impl WriterTask {
                 client_offset: m.client_offset.as_deref(),
                 room: m.room.as_deref(),
                 except: m.except.as_deref(),
+                author: m.author.as_ref(),
+                recipient: m.recipient.as_deref(),
             })
             .collect();
         let results = match self.store.insert_many(&messages).await {
@@ -190,6 +196,9 @@ impl WriterTask {
             return;
         }
         socket.join(rooms::LIVE);
+        if let Some(user) = users::current(socket) {
+            socket.join(users::room(&user.user_id));
+        }
         for room in rooms {
             socket.join(rooms::key(room));
         }
@@ -203,10 +212,15 @@ fn fail(stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>, er
     }
 }
 
-/// To the members of its room, to every live socket but those in its except-room, or to
-/// every live socket.
+/// To every socket of its two users, to the members of its room, to every live socket but
+/// those in its except-room, or to every live socket.
 async fn broadcast(io: &SocketIo, message: &ChatMessage) {
     let recipients = match (&message.room, &message.except) {
+        _ if message.user.is_some() => {
+            let recipient = message.user.as_deref().unwrap_or_default();
+            let author = message.author.as_ref().map_or(recipient, |a| a.user_id.as_str());
+            io.to([users::room(author), users::room(recipient)])
+        }
         (Some(room), _) => io.to(rooms::key(room)),
         (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
         (None, None) => io.to(rooms::LIVE),

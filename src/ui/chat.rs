@@ -7,6 +7,9 @@ use super::acks::{AckLog, AcksPanel};
 use super::composer::Composer;
 use super::event_log::{EventLog, EventLogPanel};
 use super::history::latest_messages;
+use super::identity::{Me, MeBadge, NicknameForm};
+use super::people::{PeoplePanel, follow_presence};
+use super::unread::Unread;
 use super::messages::MessageList;
 use super::outbox::Outbox;
 use super::rooms::RoomsPanel;
@@ -32,6 +35,9 @@ pub fn ChatPage() -> impl IntoView {
     let outbox = Outbox::provide(socket, acks, chat);
     EventLog::provide();
     Typing::provide();
+    let me = Me::provide();
+    let unread = Unread::provide();
+    follow_presence();
     socket.on(events::CHAT_MESSAGE, move |payload: &Payload| match payload.decode::<Broadcast>() {
         Ok(args) => {
             let message = ChatMessage::from_broadcast(args);
@@ -42,11 +48,20 @@ pub fn ChatPage() -> impl IntoView {
             if !ours {
                 visibility.arrived();
             }
+            let me = me.id();
+            let conversation = message.conversation(me.as_deref());
+            if let crate::protocol::Conversation::User(peer) = &conversation {
+                chat.private.update(|p| {
+                    p.insert(peer.clone());
+                });
+            }
+            let on_screen = visibility.visible.get_untracked() && chat.view.with_untracked(|v| *v == conversation);
+            unread.arrived(&message, me.as_deref(), on_screen);
             chat.receive([message]);
         }
         Err(e) => leptos::logging::warn!("malformed chat message: {e}"),
     });
-    let title = move || chat.view.get().map_or_else(|| "Everyone".to_owned(), |room| format!("# {room}"));
+    let title = move || chat.view.with(|view| chat.title(view));
     // On a phone the panels take turns on screen; Escape brings the conversation back.
     let panel = RwSignal::new(Panel::Chat);
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -70,19 +85,28 @@ pub fn ChatPage() -> impl IntoView {
     view! {
         <TabTitle />
         <div class="app" data-panel=move || panel.get().as_str()>
+            {view! {
             <header class="app-header">
                 <h1>"socket-chat"</h1>
                 <div class="connection">
+                    <MeBadge />
                     <ConnectionStatus />
                     <ConnectToggle />
                     <ThemeToggle />
                 </div>
             </header>
-            <nav class="sidebar" aria-label="Rooms">
-                <RoomsPanel />
-            </nav>
+            }.into_any()}
+            // Erased types (`into_any`): keeps the page's view type small enough to compile quickly.
+            {view! {
+                <nav class="sidebar" aria-label="Rooms and people">
+                    <RoomsPanel />
+                    <PeoplePanel />
+                </nav>
+            }.into_any()}
+            {view! {
             <main class="chat">
                 <h2 class="chat-title" data-testid="chat-title">{title}</h2>
+                <NicknameForm />
                 <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
                     {move || history.get().map(|history| match history {
                         Ok(history) => view! { <MessageList history /> }.into_any(),
@@ -94,10 +118,13 @@ pub fn ChatPage() -> impl IntoView {
                 <TypingIndicator />
                 <Composer />
             </main>
-            <aside class="devtools" aria-label="Socket.IO panels">
-                <AcksPanel />
-                <EventLogPanel />
-            </aside>
+            }.into_any()}
+            {view! {
+                <aside class="devtools" aria-label="Socket.IO panels">
+                    <AcksPanel />
+                    <EventLogPanel />
+                </aside>
+            }.into_any()}
             <nav class="tabs" aria-label="Panels">
                 {tab(Panel::Chat, "Chat", "tab-chat")}
                 {tab(Panel::Rooms, "Rooms", "tab-rooms")}

@@ -9,7 +9,7 @@ use crate::protocol::HistoryPage;
 #[server]
 pub async fn latest_messages() -> Result<HistoryPage, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    crate::server::history::read(&state, None, None, state.config.history_page_size)
+    crate::server::history::read(&state, crate::server::store::PageOf::Everyone, None, state.config.history_page_size)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

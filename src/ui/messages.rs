@@ -4,11 +4,12 @@
 use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
+use super::identity::use_me;
 use super::outbox::{State, use_outbox};
-use super::state::{shown_in, use_chat};
+use super::state::{Notice, shown_in, use_chat};
 use super::text::{Piece, pieces};
 use super::time::{Clock, use_clock};
-use crate::protocol::{AckReply, ChatMessage, HandshakeAuth, HistoryPage, HistoryRequest, events};
+use crate::protocol::{AckReply, ChatMessage, Conversation, HandshakeAuth, HistoryPage, HistoryRequest, events};
 use socketio_browser::use_socket;
 
 /// Scrolled this close to the top, the next older page loads.
@@ -27,11 +28,14 @@ pub fn MessageList(
     let acks = use_acks();
     let outbox = use_outbox();
     let clock = use_clock();
-    chat.receive_page(None, history);
+    let me = use_me();
+    chat.receive_page(Conversation::Everyone, history);
 
     let visible = Memo::new(move |_| {
         let view = chat.view.get();
-        chat.messages.with(|all| all.values().filter(|m| shown_in(m, view.as_deref())).cloned().collect::<Vec<_>>())
+        let me = me.id();
+        chat.messages
+            .with(|all| all.values().filter(|m| shown_in(m, &view, me.as_deref())).cloned().collect::<Vec<_>>())
     });
     let ours = move || {
         let view = chat.view.get();
@@ -43,7 +47,7 @@ pub fn MessageList(
     Effect::new(move |_| {
         let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0);
         let rooms: Vec<String> = chat.joined.with(|j| j.iter().cloned().collect());
-        let auth = HandshakeAuth { server_offset: Some(last), rooms, session_id: None };
+        let auth = HandshakeAuth { server_offset: Some(last), rooms, session_id: me.session.get() };
         socket.with(|s| s.set_auth(&auth));
     });
 
@@ -60,7 +64,12 @@ pub fn MessageList(
         }
         let before = visible.with_untracked(|v| v.first().map(|m| m.server_offset));
         // No limit: the server's page size.
-        let request = HistoryRequest { room: view.clone(), before, ..HistoryRequest::default() };
+        let (room, user) = match &view {
+            Conversation::Everyone => (None, None),
+            Conversation::Room(room) => (Some(room.clone()), None),
+            Conversation::User(id) => (None, Some(id.clone())),
+        };
+        let request = HistoryRequest { room, user, before, ..HistoryRequest::default() };
         loading.set(true);
         height_before.set_value(list.get_untracked().map(|ul| ul.scroll_height()));
         socket.with(|s| {
@@ -94,7 +103,11 @@ pub fn MessageList(
         at_end.set(true);
         scroll_to_end();
     });
-    let rows = Memo::new(move |_| visible.with(|v| rows(v, &clock)));
+    let notices = Memo::new(move |_| {
+        let view = chat.view.get();
+        chat.notices.with(|n| n.iter().filter(|n| n.conversation == view).cloned().collect::<Vec<_>>())
+    });
+    let rows = Memo::new(move |_| visible.with(|v| notices.with(|n| rows(v, n, &clock))));
     Effect::new(move |_| {
         rows.track();
         if let (Some(ul), Some(before)) = (list.get(), height_before.get_value()) {
@@ -129,12 +142,17 @@ pub fn MessageList(
                             <span>{move || clock.day_label(day)}</span>
                         </li>
                     }.into_any(),
+                    Row::Notice(notice) => view! {
+                        <li class="notice" data-testid="notice" role="status">{notice.text}</li>
+                    }.into_any(),
                     Row::Message { message, first } => {
                         let offset = message.server_offset;
                         let author = message.author.as_ref().map(|a| a.user_id.clone());
+                        let mine = { let author = author.clone(); move || author.is_some() && author == me.id() };
                         view! {
                             <li
                                 class="message"
+                                class:mine=mine
                                 class:continued=!first
                                 data-testid="message"
                                 data-offset=offset
@@ -192,6 +210,7 @@ pub fn MessageList(
 enum Row {
     Day(i64),
     Message { message: ChatMessage, first: bool },
+    Notice(Notice),
 }
 
 impl Row {
@@ -199,6 +218,7 @@ impl Row {
         match self {
             Row::Day(day) => (0, *day, false),
             Row::Message { message, first } => (1, message.server_offset, *first),
+            Row::Notice(notice) => (2, notice.id as i64, false),
         }
     }
 }
@@ -206,18 +226,26 @@ impl Row {
 /// Messages of one author closer than this in time are shown as one group.
 const GROUP_MS: i64 = 5 * 60_000;
 
-/// The rows for `messages` (in offset order): a separator before each new day, and the
-/// first message of each group marked.
-fn rows(messages: &[ChatMessage], clock: &Clock) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(messages.len() + 4);
+/// The rows for `messages` (in offset order): a separator before each new day, the first
+/// message of each group marked, and each notice after the message it followed.
+fn rows(messages: &[ChatMessage], notices: &[Notice], clock: &Clock) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(messages.len() + notices.len() + 4);
     let mut previous: Option<&ChatMessage> = None;
+    let mut notices = notices.iter().peekable();
     for message in messages {
+        let mut interrupted = false;
+        while let Some(notice) = notices.next_if(|n| n.after < message.server_offset) {
+            rows.push(Row::Notice(notice.clone()));
+            interrupted = true;
+        }
         let day = clock.day(message.sent_at);
         let new_day = previous.is_none_or(|p| clock.day(p.sent_at) != day);
         if new_day {
             rows.push(Row::Day(day));
         }
+        // A notice in between starts a new group.
         let first = new_day
+            || interrupted
             || previous.is_none_or(|p| {
                 p.author.as_ref().map(|a| &a.user_id) != message.author.as_ref().map(|a| &a.user_id)
                     || message.sent_at - p.sent_at > GROUP_MS
@@ -225,6 +253,7 @@ fn rows(messages: &[ChatMessage], clock: &Clock) -> Vec<Row> {
         rows.push(Row::Message { message: message.clone(), first });
         previous = Some(message);
     }
+    rows.extend(notices.cloned().map(Row::Notice));
     rows
 }
 

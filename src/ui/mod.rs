@@ -5,6 +5,9 @@
 //! - [`messages`], [`composer`]: the conversation (older pages on scroll) and the message box.
 //! - [`outbox`]: client delivery: our messages until the server has them, across reloads.
 //! - [`rooms`]: rooms, member counts, join and leave.
+//! - [`identity`]: who this page is (its session, kept across reloads and tabs), the nickname form.
+//! - [`people`]: who is online in the view, private conversations, join and leave notices.
+//! - [`unread`]: unread counts per conversation, from the server's last-read offsets.
 //! - [`acks`]: the acknowledgements panel, and the helper every acked emit goes through.
 //! - [`event_log`]: every event in and out, with its ack.
 //! - [`status`]: the connection badge and the connect / disconnect toggle.
@@ -17,9 +20,11 @@ pub mod chat;
 pub mod composer;
 pub mod event_log;
 pub mod history;
+pub mod identity;
 pub mod lab;
 pub mod messages;
 pub mod outbox;
+pub mod people;
 pub mod rooms;
 pub mod state;
 pub mod status;
@@ -27,6 +32,7 @@ pub mod text;
 pub mod theme;
 pub mod time;
 pub mod typing;
+pub mod unread;
 pub mod visibility;
 
 use leptos::prelude::*;

@@ -15,7 +15,7 @@ use socketio_browser::{AckTimeout, Payload, SocketContext};
 
 use super::acks::{AckLog, emit_tracked};
 use super::state::ChatState;
-use crate::protocol::{AckReply, Target, events};
+use crate::protocol::{AckReply, Conversation, Target, events};
 
 /// How long one try waits for the server's ack.
 const TRY_TIMEOUT_MS: u32 = 5000;
@@ -34,8 +34,25 @@ pub struct Draft {
     pub content: String,
     /// Who it is for.
     pub target: Target,
-    /// The view it was written in (`None`: everyone), where it shows until delivered.
-    pub view: Option<String>,
+    /// The conversation it was written in, where it shows until delivered.
+    #[serde(deserialize_with = "view_then_or_now")]
+    pub view: Conversation,
+}
+
+/// Reads a draft's view as saved by this page, or by the page before conversations (a room
+/// name or `null`), so that a message written offline before an upgrade is still sent.
+fn view_then_or_now<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Conversation, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Saved {
+        Now(Conversation),
+        Then(Option<String>),
+    }
+    Ok(match Saved::deserialize(deserializer)? {
+        Saved::Now(view) => view,
+        Saved::Then(Some(room)) => Conversation::Room(room),
+        Saved::Then(None) => Conversation::Everyone,
+    })
 }
 
 /// The page's outbox. `Copy`: every field is a signal or a stored value.
@@ -195,6 +212,16 @@ mod tests {
 
     fn answer<T: Serialize>(args: &T) -> Result<Payload, AckTimeout> {
         Ok(Payload::new(ack_value(args).unwrap(), false))
+    }
+
+    #[test]
+    fn drafts_saved_before_conversations_are_read() {
+        let old: Draft = serde_json::from_str(r#"{"content":"hi","target":{},"view":"rust"}"#).unwrap();
+        assert_eq!(old.view, Conversation::Room("rust".into()));
+        let old: Draft = serde_json::from_str(r#"{"content":"hi","target":{},"view":null}"#).unwrap();
+        assert_eq!(old.view, Conversation::Everyone);
+        let now: Draft = serde_json::from_str(r#"{"content":"hi","target":{},"view":{"user":"u"}}"#).unwrap();
+        assert_eq!(now.view, Conversation::User("u".into()));
     }
 
     #[test]

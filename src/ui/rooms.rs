@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
-use crate::protocol::{AckReply, JoinedRoom, RoomInfo, events};
+use super::unread::UnreadBadge;
+use crate::protocol::{AckReply, Conversation, JoinedRoom, RoomInfo, events};
 use socketio_browser::{ConnectionState, NoArgs, Payload, use_socket};
 
 /// How long room requests wait for the server.
@@ -46,8 +47,8 @@ pub fn RoomsPanel() -> impl IntoView {
                         chat.joined.update(|j| {
                             j.insert(data.room.clone());
                         });
-                        chat.receive_page(Some(data.room.clone()), data.history);
-                        chat.view.set(Some(data.room));
+                        chat.receive_page(Conversation::Room(data.room.clone()), data.history);
+                        chat.view.set(Conversation::Room(data.room));
                         name.set(String::new());
                     }
                     Ok(Ok(AckReply::Error { error: e })) => error.set(Some(e.message)),
@@ -58,7 +59,7 @@ pub fn RoomsPanel() -> impl IntoView {
         });
     };
     let leave = move |_| {
-        let Some(room) = chat.view.get_untracked() else { return };
+        let Some(room) = chat.room() else { return };
         let left = room.clone();
         socket.with(|s| {
             emit_tracked(s.timeout(ROOM_TIMEOUT_MS), acks, events::ROOM_LEAVE, &left, move |result| {
@@ -66,7 +67,7 @@ pub fn RoomsPanel() -> impl IntoView {
                     chat.joined.update(|j| {
                         j.remove(&room);
                     });
-                    chat.view.set(None);
+                    chat.view.set(Conversation::Everyone);
                 }
             })
         });
@@ -97,19 +98,20 @@ pub fn RoomsPanel() -> impl IntoView {
             <ul class="room-list">
                 <li
                     data-testid="room-everyone"
-                    class:selected=move || chat.view.with(Option::is_none)
-                    on:click=move |_| chat.view.set(None)
+                    class:selected=move || chat.view.with(|v| *v == Conversation::Everyone)
+                    on:click=move |_| chat.view.set(Conversation::Everyone)
                 >
                     <span class="room-name">"Everyone"</span>
+                    <UnreadBadge conversation=Conversation::Everyone label="everyone".to_owned() />
                 </li>
                 <For each=move || chat.rooms.get() key=|r| (r.name.clone(), r.members) let(room)>
                     {
                         let name = room.name.clone();
                         let joined = { let name = name.clone(); move || chat.joined.with(|j| j.contains(&name)) };
-                        let selected = { let name = name.clone(); move || chat.view.with(|v| v.as_deref() == Some(name.as_str())) };
+                        let selected = { let name = name.clone(); move || chat.view.with(|v| matches!(v, Conversation::Room(r) if *r == name)) };
                         let click = { let name = name.clone(); move |_| {
                             if chat.joined.with_untracked(|j| j.contains(&name)) {
-                                chat.view.set(Some(name.clone()));
+                                chat.view.set(Conversation::Room(name.clone()));
                             } else {
                                 join(name.clone());
                             }
@@ -126,14 +128,15 @@ pub fn RoomsPanel() -> impl IntoView {
                                 title="Click to open (joins it if needed)"
                             >
                                 <span class="room-name">{name.clone()}</span>
-                                <span class="room-members">{room.members}</span>
+                                <UnreadBadge conversation=Conversation::Room(name.clone()) label=name.clone() />
+                                <span class="room-members" title="members">{room.members}</span>
                             </li>
                         }
                     }
                 </For>
             </ul>
-            <button data-testid="room-leave" on:click=leave hidden=move || chat.view.with(Option::is_none)>
-                {move || format!("Leave {}", chat.view.get().unwrap_or_default())}
+            <button data-testid="room-leave" on:click=leave hidden=move || chat.room().is_none()>
+                {move || format!("Leave {}", chat.room().unwrap_or_default())}
             </button>
             <p class="own-room">"This socket's own room: " <code data-testid="own-room">{own_room}</code></p>
         </section>

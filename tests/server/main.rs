@@ -8,4 +8,5 @@ mod history;
 mod replay;
 mod rooms;
 mod support;
+mod users;
 mod writer;

@@ -210,7 +210,9 @@ pub struct Client {
     pub socket: Socket,
     /// Every `chat message` received, in order.
     pub received: Rc<RefCell<Vec<ChatMessage>>>,
-    _guard: socketio_browser::ListenerGuard,
+    /// Every event received, in order.
+    pub events: Rc<RefCell<Vec<(String, socketio_browser::Payload)>>>,
+    _guards: [socketio_browser::ListenerGuard; 2],
 }
 
 impl Client {
@@ -227,10 +229,13 @@ impl Client {
             let broadcast: Broadcast = payload.decode().expect("a chat message as documented");
             into.borrow_mut().push(ChatMessage::from_broadcast(broadcast));
         });
+        let all = Rc::new(RefCell::new(Vec::new()));
+        let into = all.clone();
+        let any = socket.on_any(move |event, payload| into.borrow_mut().push((event.to_owned(), payload.clone())));
         let connected = state(&socket, ConnectionState::is_connected);
         socket.connect();
         within(connected).await;
-        Self { socket, received, _guard: guard }
+        Self { socket, received, events: all, _guards: [guard, any] }
     }
 
     /// Emits `event` with `args` and decodes the ack as `T`.
@@ -258,6 +263,40 @@ impl Client {
         })
         .await;
         self.texts()
+    }
+
+    /// Waits for an `event` that `accept` takes (received since connecting); returns the
+    /// latest such.
+    pub async fn event<T: DeserializeOwned>(&self, event: &str, accept: impl Fn(&T) -> bool) -> T {
+        self.event_since(0, event, accept).await
+    }
+
+    /// Waits for an `event` that `accept` takes among those received after the first
+    /// `since` of them ([`Client::count`]); returns the latest such.
+    pub async fn event_since<T: DeserializeOwned>(&self, since: usize, event: &str, accept: impl Fn(&T) -> bool) -> T {
+        let events = self.events.clone();
+        within(async move {
+            loop {
+                let found = {
+                    let events = events.borrow();
+                    let named: Vec<_> = events.iter().filter(|(name, _)| name == event).skip(since).collect();
+                    named.into_iter().rev().find_map(|(_, payload)| {
+                        let value: T = payload.decode().unwrap_or_else(|e| panic!("{event} as documented: {e}"));
+                        accept(&value).then_some(value)
+                    })
+                };
+                if let Some(value) = found {
+                    return value;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    }
+
+    /// How many `event`s arrived so far.
+    pub fn count(&self, event: &str) -> usize {
+        self.events.borrow().iter().filter(|(name, _)| name == event).count()
     }
 
     /// The texts received so far, in order.

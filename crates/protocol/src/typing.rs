@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the others receive: `{ "id": "<sender's socket id>", "room": "rust" }`, `room`
-/// `null` for the conversation with everyone.
+/// What the others receive: `{ "id": "<sender's socket id>", "room": "rust", "nickname": "Ada" }`,
+/// `room` `null` for the conversation with everyone, `nickname` absent for an anonymous sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypingNotice {
     /// The sender's socket id.
@@ -11,4 +11,7 @@ pub struct TypingNotice {
     /// Where they are typing.
     #[serde(default)]
     pub room: Option<String>,
+    /// Who, when they have chosen a nickname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
 }

@@ -1,0 +1,168 @@
+//! Who is online, overall and per room, pushed to everyone as [`events::PRESENCE`].
+//!
+//! Kept in memory, per user: each of their sockets with its chat rooms. A user counts once
+//! however many tabs they have open, and when their last socket goes they stay listed for
+//! a grace period (`presence-grace-ms`): a reload is not a departure. Anonymous sockets
+//! (the tutorial's clients, the benchmark's) are not people and cost nothing here.
+//!
+//! The snapshot is this node's; across several nodes each node's list holds its own users.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, State};
+use socketioxide::socket::Sid;
+
+use super::{AppState, outgoing, rooms, users};
+use crate::protocol::{OnlineUser, Presence, UserInfo, events};
+
+/// Who is online; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    inner: Arc<Mutex<Inner>>,
+    grace: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    users: HashMap<String, Entry>,
+    /// Numbers departures, so an expiry applies only to the departure it was started for.
+    departures: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    user: UserInfo,
+    /// Each socket of the user, with its chat rooms.
+    sockets: HashMap<Sid, BTreeSet<String>>,
+    /// Gone, but still shown until this departure's grace period ends; the rooms they
+    /// were in.
+    leaving: Option<(u64, BTreeSet<String>)>,
+}
+
+impl Registry {
+    /// An empty registry whose users stay listed `grace` after their last socket.
+    pub fn new(grace: Duration) -> Self {
+        Self { inner: Arc::default(), grace }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves consistent data (plain inserts).
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A socket of a user connected (or an anonymous one chose a nickname).
+    pub fn arrived(&self, socket: &SocketRef) {
+        let Some(user) = users::current(socket) else { return };
+        let rooms: BTreeSet<String> = rooms::joined(socket).into_iter().collect();
+        let mut inner = self.lock();
+        let entry = inner
+            .users
+            .entry(user.user_id.clone())
+            .or_insert_with(|| Entry { user: user.clone(), sockets: HashMap::new(), leaving: None });
+        entry.user = user;
+        entry.leaving = None;
+        entry.sockets.insert(socket.id, rooms);
+    }
+
+    /// A socket joined or left a chat room. Whether it belongs to a user (who is then
+    /// shown in another room).
+    pub fn rooms_changed(&self, socket: &SocketRef) -> bool {
+        let Some(user) = users::current(socket) else { return false };
+        let rooms: BTreeSet<String> = rooms::joined(socket).into_iter().collect();
+        let mut inner = self.lock();
+        match inner.users.get_mut(&user.user_id).and_then(|e| e.sockets.get_mut(&socket.id)) {
+            Some(known) => {
+                *known = rooms;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A user has a new nickname.
+    pub fn renamed(&self, user: &UserInfo) {
+        if let Some(entry) = self.lock().users.get_mut(&user.user_id) {
+            entry.user = user.clone();
+        }
+    }
+
+    /// A socket went. When it was its user's last, the departure's number: pass it to
+    /// [`Registry::expire`] once the grace period is over.
+    fn departed(&self, sid: Sid, user_id: &str) -> Option<u64> {
+        let mut inner = self.lock();
+        inner.departures += 1;
+        let number = inner.departures;
+        let entry = inner.users.get_mut(user_id)?;
+        let rooms = entry.sockets.remove(&sid)?;
+        if !entry.sockets.is_empty() {
+            return None;
+        }
+        entry.leaving = Some((number, rooms));
+        Some(number)
+    }
+
+    /// Ends departure `number` of `user_id`, unless they came back since. Whether they are
+    /// now offline.
+    fn expire(&self, user_id: &str, number: u64) -> bool {
+        let mut inner = self.lock();
+        let gone = inner.users.get(user_id).is_some_and(|e| e.sockets.is_empty() && e.leaving.as_ref().is_some_and(|(n, _)| *n == number));
+        if gone {
+            inner.users.remove(user_id);
+        }
+        gone
+    }
+
+    /// Everyone online, sorted by nickname then id.
+    pub fn snapshot(&self) -> Presence {
+        let inner = self.lock();
+        let mut users: Vec<OnlineUser> = inner
+            .users
+            .values()
+            .map(|entry| {
+                let rooms: BTreeSet<&String> = match &entry.leaving {
+                    Some((_, rooms)) if entry.sockets.is_empty() => rooms.iter().collect(),
+                    _ => entry.sockets.values().flatten().collect(),
+                };
+                OnlineUser { user: entry.user.clone(), rooms: rooms.into_iter().cloned().collect() }
+            })
+            .collect();
+        users.sort_by(|a, b| (&a.user.nickname, &a.user.user_id).cmp(&(&b.user.nickname, &b.user.user_id)));
+        Presence { users }
+    }
+}
+
+/// Tells everyone who is online now.
+pub async fn changed(io: &SocketIo, state: &AppState) {
+    outgoing::broadcast(io.broadcast(), events::PRESENCE, &state.presence.snapshot()).await;
+}
+
+/// A socket has gone live: a user's socket is announced to everyone; any socket learns who
+/// is online.
+pub async fn connected(io: &SocketIo, socket: &SocketRef, state: &AppState) {
+    if users::current(socket).is_some() {
+        state.presence.arrived(socket);
+        changed(io, state).await;
+    } else {
+        outgoing::emit(socket, events::PRESENCE, &state.presence.snapshot()).await.ok();
+    }
+}
+
+/// A socket went: when it was its user's last, they are announced offline after the grace
+/// period, unless a socket of theirs comes back first.
+pub async fn disconnected(io: SocketIo, socket: SocketRef, State(state): State<AppState>) {
+    let Some(user) = users::current(&socket) else { return };
+    let Some(number) = state.presence.departed(socket.id, &user.user_id) else {
+        // Another tab is still there, maybe in other rooms.
+        return changed(&io, &state).await;
+    };
+    let grace = state.presence.grace;
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if state.presence.expire(&user.user_id, number) {
+            changed(&io, &state).await;
+        }
+    });
+}
