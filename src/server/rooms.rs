@@ -3,6 +3,7 @@
 //! A chat room `rust` is the socketioxide room `room:rust` ([`key`]), so chat rooms never
 //! mix with the room socket.io gives each socket (its id).
 
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
@@ -24,12 +25,12 @@ pub fn key(name: &str) -> String {
 }
 
 /// The chat rooms `socket` is in, by name.
-pub fn joined(socket: &SocketRef) -> Vec<String> {
+pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
     socket.rooms().iter().filter_map(|r| r.strip_prefix(PREFIX).map(str::to_owned)).collect()
 }
 
 /// Registers the room handlers on a socket that just connected.
-pub fn register(socket: &SocketRef) {
+pub fn register<A: Adapter>(socket: &SocketRef<A>) {
     // observed(): the Admin UI's event_received and socket_disconnected (src/server/admin/hooks.rs).
     socket.on(events::ROOM_JOIN, observed(on_join));
     socket.on(events::ROOM_LEAVE, observed(on_leave));
@@ -37,8 +38,9 @@ pub fn register(socket: &SocketRef) {
     socket.on_disconnect(observed_disconnect(on_disconnect));
 }
 
-/// Every chat room with its member count, by name.
-pub async fn list(io: &SocketIo) -> Vec<RoomInfo> {
+/// Every chat room with its member count, by name, across every node (with the Redis
+/// adapter, `rooms` and `fetch_sockets` ask every node and wait for their answers).
+pub async fn list<A: Adapter>(io: &SocketIo<A>) -> Vec<RoomInfo> {
     let rooms = match io.rooms().await {
         Ok(rooms) => rooms,
         Err(e) => {
@@ -46,30 +48,41 @@ pub async fn list(io: &SocketIo) -> Vec<RoomInfo> {
             return Vec::new();
         }
     };
-    let mut list: Vec<RoomInfo> = rooms
-        .iter()
-        .filter_map(|room| {
-            let name = room.strip_prefix(PREFIX)?;
-            Some(RoomInfo { name: name.to_owned(), members: io.within(room.to_string()).sockets().len() })
-        })
-        .filter(|r| r.members > 0)
-        .collect();
+    let names: Vec<String> = rooms.iter().filter_map(|room| room.strip_prefix(PREFIX).map(str::to_owned)).collect();
+    let mut list = Vec::with_capacity(names.len());
+    for name in names {
+        let members = members(io, &name).await;
+        if members > 0 {
+            list.push(RoomInfo { name, members });
+        }
+    }
     list.sort_by(|a, b| a.name.cmp(&b.name));
     list
 }
 
+/// The members of chat room `name` on every node.
+pub async fn members<A: Adapter>(io: &SocketIo<A>, name: &str) -> usize {
+    match io.within(key(name)).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(e) => {
+            warn!(error = %e, room = name, "cannot count the room's members on every node; counting this node's");
+            io.within(key(name)).sockets().len()
+        }
+    }
+}
+
 /// Tells everyone the rooms and their member counts.
-pub async fn announce(io: &SocketIo) {
+pub async fn announce<A: Adapter>(io: &SocketIo<A>) {
     let rooms = list(io).await;
     outgoing::broadcast(io.broadcast(), events::ROOMS_UPDATED, &(rooms,)).await;
 }
 
 /// `room:join`: joins (creating) a room; the ack carries its latest messages.
-async fn on_join(
-    io: SocketIo,
-    socket: SocketRef,
+async fn on_join<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
     TryData(name): TryData<String>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
@@ -88,30 +101,30 @@ async fn on_join(
             return outgoing::ack(ack, &reply);
         }
     };
-    let members = io.within(key(&name)).sockets().len();
+    let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: JoinedRoom { room: name, members, history } });
     announce(&io).await;
 }
 
 /// `room:leave`.
-async fn on_leave(io: SocketIo, socket: SocketRef, TryData(name): TryData<String>, ack: AckSender) {
+async fn on_leave<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, TryData(name): TryData<String>, ack: AckSender<A>) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
         Ok(name) => name,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.leave(key(&name));
-    let members = io.within(key(&name)).sockets().len();
+    let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: RoomInfo { name, members } });
     announce(&io).await;
 }
 
 /// `rooms:list`.
-async fn on_list(io: SocketIo, ack: AckSender) {
+async fn on_list<A: Adapter>(io: SocketIo<A>, ack: AckSender<A>) {
     outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 
 /// A socket left: its rooms' counts changed.
-async fn on_disconnect(io: SocketIo, socket: SocketRef) {
+async fn on_disconnect<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>) {
     if !joined(&socket).is_empty() {
         socket.leave_all();
         announce(&io).await;
