@@ -8,18 +8,21 @@
 //! fred reconnects on its own, and subscribes again: a node that lost Redis recovers when
 //! Redis is back. docs/CLUSTER.md has the whole design.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
 use axum::http::StatusCode;
 use serde::Serialize;
-use socketioxide_redis::RedisAdapterCtr;
-use socketioxide_redis::drivers::fred::FredDriver;
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use socketioxide_redis::drivers::fred::fred_client as fred;
+use socketioxide_redis::drivers::fred::{FredDriver, FredError};
+use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 use tracing::{info, warn};
 
 use fred::clients::SubscriberClient;
-use fred::interfaces::{ClientLike, EventInterface};
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use fred::types::config::{Config, ReconnectPolicy};
 use fred::types::{Builder, RespVersion};
 
@@ -59,14 +62,21 @@ pub enum RedisError {
 /// A connection to Redis for the adapter, and the client to ask about its health.
 pub struct Redis {
     /// What `SocketIo::builder().with_adapter` takes.
-    pub adapter: RedisAdapterCtr<FredDriver>,
+    pub adapter: RedisAdapterCtr<ClusterDriver>,
     /// The same connection, for health checks.
     pub client: SubscriberClient,
 }
 
+/// The prefix of the adapter's Redis channels for nodes whose store is `database_url`: the
+/// nodes of one chat are those that share a database, and two chats (two test runs, say)
+/// sharing one Redis never hear each other.
+pub fn channel_prefix(database_url: &str) -> String {
+    format!("socket-chat#{}", super::store::redacted(database_url))
+}
+
 /// Connects to Redis at `url` (RESP3, whatever the URL says: the adapter needs it), with
-/// reconnection for ever, every 100 ms to 2 s.
-pub async fn connect(url: &str) -> Result<Redis, RedisError> {
+/// reconnection for ever, every 100 ms to 2 s; the adapter's channels start with `prefix`.
+pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
     let mut config = Config::from_url(url).map_err(|source| RedisError::Url { url: url.into(), source })?;
     config.version = RespVersion::RESP3;
     config.fail_fast = true;
@@ -76,21 +86,77 @@ pub async fn connect(url: &str) -> Result<Redis, RedisError> {
         .build_subscriber_client()
         .map_err(|e| RedisError::Connect { url: url.into(), reason: e.to_string() })?;
     let connect = |reason: String| RedisError::Connect { url: url.into(), reason };
-    let adapter = tokio::time::timeout(CONNECT_TIMEOUT, RedisAdapterCtr::new_with_fred(client.clone()))
+    let fred = tokio::time::timeout(CONNECT_TIMEOUT, FredDriver::new(client.clone()))
         .await
         .map_err(|_| connect(format!("no answer in {CONNECT_TIMEOUT:?}")))?
         .map_err(|e| connect(e.to_string()))?;
-    // After a reconnection, subscribe again to the adapter's channels.
-    let _ = client.manage_subscriptions();
-    let _ = client.on_reconnect(|server| async move {
-        info!(%server, "Redis is back: connected again");
-        Ok(())
+    let driver = ClusterDriver { fred, channels: Arc::default() };
+    let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), RedisAdapterConfig::new().with_prefix(prefix));
+    let subscriber = client.clone();
+    let _ = client.on_reconnect(move |server| {
+        let driver = driver.clone();
+        let client = subscriber.clone();
+        async move {
+            info!(%server, "Redis is back: connected again");
+            driver.resubscribe(&client).await;
+            Ok(())
+        }
     });
     let _ = client.on_error(|(error, server)| async move {
         warn!(%error, server = ?server.map(|s| s.to_string()), "Redis connection error; reconnecting");
         Ok(())
     });
     Ok(Redis { adapter, client })
+}
+
+/// socketioxide-redis's fred driver, which also subscribes again after a reconnection.
+///
+/// The fred driver subscribes through a clone of the client, and a clone keeps its own list
+/// of channels, so fred's own `manage_subscriptions` has nothing to restore: after Redis
+/// restarts the node would publish but never hear the others. This driver keeps the list.
+#[derive(Clone)]
+pub struct ClusterDriver {
+    fred: FredDriver,
+    /// The adapter's channels (one global, one per node and namespace for requests and
+    /// responses).
+    channels: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl ClusterDriver {
+    async fn resubscribe(&self, client: &SubscriberClient) {
+        let channels: Vec<String> = self.channels.lock().map(|c| c.iter().cloned().collect()).unwrap_or_default();
+        for channel in channels {
+            if let Err(e) = client.ssubscribe(channel.as_str()).await {
+                warn!(error = %e, channel, "cannot subscribe again");
+            }
+        }
+    }
+}
+
+impl Driver for ClusterDriver {
+    type Error = FredError;
+
+    fn publish(&self, chan: String, val: Vec<u8>) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.fred.publish(chan, val)
+    }
+
+    async fn subscribe(&self, chan: String, size: usize) -> Result<MessageStream<ChanItem>, Self::Error> {
+        if let Ok(mut channels) = self.channels.lock() {
+            channels.insert(chan.clone());
+        }
+        self.fred.subscribe(chan, size).await
+    }
+
+    async fn unsubscribe(&self, chan: String) -> Result<(), Self::Error> {
+        if let Ok(mut channels) = self.channels.lock() {
+            channels.remove(&chan);
+        }
+        self.fred.unsubscribe(chan).await
+    }
+
+    fn num_serv(&self, chan: &str) -> impl Future<Output = Result<u16, Self::Error>> + Send {
+        self.fred.num_serv(chan)
+    }
 }
 
 /// What `/healthz` checks on this node.

@@ -38,7 +38,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
-use socketioxide_redis::FredAdapter;
+use socketioxide_redis::CustomRedisAdapter;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
@@ -147,13 +147,13 @@ pub async fn serve(
     if !store.is_shared() {
         return Err(cluster::RedisError::NeedsSharedStore.into());
     }
-    let redis = cluster::connect(&redis_url).await?;
+    let redis = cluster::connect(&redis_url, cluster::channel_prefix(&config.chat.database_url)).await?;
     if config.chat.admin_user().is_some() {
         // The Admin UI's namespace watches the sockets of one process (src/server/admin).
         warn!("the Admin UI is not served with REDIS_URL: it would show one node's sockets only");
     }
     let health = cluster::Health::new(store.clone(), Some(redis.client.clone()));
-    let builder = SocketIo::builder().with_adapter::<FredAdapter<_>>(redis.adapter);
+    let builder = SocketIo::builder().with_adapter::<CustomRedisAdapter<_, cluster::ClusterDriver>>(redis.adapter);
     let (router, io, started) = app::router(config.leptos.clone(), state, builder, None, health.clone());
     for namespace in started {
         namespace.await.map_err(|e| ServeError::Adapter(e.to_string()))?;

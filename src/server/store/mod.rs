@@ -238,7 +238,7 @@ fn now_millis() -> i64 {
 }
 
 /// `url` without its password, for messages.
-fn redacted(url: &str) -> String {
+pub fn redacted(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.split_once('@') {
             Some((user, host)) => format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or("")),

@@ -1,0 +1,258 @@
+//! Several nodes: each test starts nodes in this process on one PostgreSQL database of its
+//! own, joined through Redis (this machine's, or `TEST_REDIS_URL`; the Redis-loss test runs
+//! a `redis-server` of its own that it can stop).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use socket_chat::protocol::{HandshakeAuth, JoinedRoom, RoomInfo, SentMessage, Target, events};
+use socket_chat::server::config::{ChatConfig, Config};
+use socket_chat::server::store::test_database::TestDatabase;
+use socketio_browser::NoArgs;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{Client, TestServer, run, settle, within};
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A node of the cluster on `database`, through Redis at `redis`.
+async fn node_with(database: &TestDatabase, redis: &str) -> TestServer {
+    let (url, redis) = (database.url.clone(), redis.to_owned());
+    TestServer::start_with(move |chat| {
+        chat.database_url = url;
+        chat.redis_url = Some(redis);
+    })
+    .await
+}
+
+async fn node(database: &TestDatabase) -> TestServer {
+    node_with(database, &redis_url()).await
+}
+
+/// `GET /healthz` on `server`: the status code and the JSON.
+async fn health(server: &TestServer) -> (u16, Value) {
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("the node answers");
+    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: test\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let code = response.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (code, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn users_on_different_nodes_chat_in_rooms_whose_counts_agree() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let (one, two) = (node(&database).await, node(&database).await);
+        let alice = Client::connect(&one, None).await;
+        let bob = Client::connect(&two, None).await;
+        let carol = Client::connect(&two, None).await;
+
+        let _: SentMessage = alice.request(events::CHAT_MESSAGE, &("hello from node 1", "a-0")).await.unwrap();
+        for client in [&alice, &bob, &carol] {
+            assert_eq!(client.wait_for(1).await, ["hello from node 1"]);
+        }
+
+        let joined: JoinedRoom = alice.request(events::ROOM_JOIN, &"rust").await.unwrap();
+        assert_eq!(joined.members, 1);
+        let joined: JoinedRoom = bob.request(events::ROOM_JOIN, &"rust").await.unwrap();
+        assert_eq!(joined.members, 2, "the member on the other node is counted");
+        for client in [&alice, &bob, &carol] {
+            let rooms: Vec<RoomInfo> = client.request(events::ROOMS_LIST, &NoArgs).await.unwrap();
+            assert_eq!(rooms, [RoomInfo { name: "rust".into(), members: 2 }], "every node counts the same");
+        }
+
+        // to / except, sent on node 1, the recipients on node 2.
+        let _: SentMessage =
+            alice.request(events::CHAT_MESSAGE, &("to rust", "a-1", Target::room("rust"))).await.unwrap();
+        let _: SentMessage =
+            alice.request(events::CHAT_MESSAGE, &("but rust", "a-2", Target::all_but("rust"))).await.unwrap();
+        let _: SentMessage = bob.request(events::CHAT_MESSAGE, &("from node 2", "b-0")).await.unwrap();
+        assert_eq!(bob.wait_for(3).await, ["hello from node 1", "to rust", "from node 2"]);
+        assert_eq!(carol.wait_for(3).await, ["hello from node 1", "but rust", "from node 2"]);
+        assert_eq!(alice.wait_for(3).await, ["hello from node 1", "to rust", "from node 2"]);
+        settle().await;
+        assert_eq!(carol.texts(), ["hello from node 1", "but rust", "from node 2"]);
+
+        // A member leaving on node 2 is seen from node 1.
+        drop(bob);
+        settle().await;
+        let rooms: Vec<RoomInfo> = alice.request(events::ROOMS_LIST, &NoArgs).await.unwrap();
+        assert_eq!(rooms, [RoomInfo { name: "rust".into(), members: 1 }]);
+    });
+}
+
+#[test]
+fn typing_crosses_nodes() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let (one, two) = (node(&database).await, node(&database).await);
+        let typist = Client::connect(&one, None).await;
+        let reader = Client::connect(&two, None).await;
+        let (seen, typing) = tokio::sync::oneshot::channel::<Value>();
+        let seen = std::cell::RefCell::new(Some(seen));
+        let _guard = reader.socket.on(events::TYPING, move |payload| {
+            if let Some(seen) = seen.borrow_mut().take() {
+                let _ = seen.send(payload.decode::<Value>().unwrap_or(Value::Null));
+            }
+        });
+        typist.socket.emit(events::TYPING, &(Value::Null,)).unwrap();
+        let notice = within(typing).await.unwrap();
+        assert_eq!(notice["id"], typist.socket.id().unwrap().as_str(), "node 2 hears who types on node 1");
+    });
+}
+
+/// Every node delivers every message in offset order, whichever node stored it: two nodes
+/// take messages at the same time and each client ends with the whole sequence, in order,
+/// with no gap and nothing twice.
+#[test]
+fn every_client_sees_one_sequence_of_offsets_whichever_node_stored_them() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let (one, two) = (node(&database).await, node(&database).await);
+        let senders = [Client::connect(&one, None).await, Client::connect(&two, None).await];
+        let readers = [Client::connect(&one, None).await, Client::connect(&two, None).await];
+        const EACH: usize = 40;
+        for i in 0..EACH {
+            for (n, sender) in senders.iter().enumerate() {
+                let _ = sender.socket.emit(events::CHAT_MESSAGE, &(format!("{n}-{i}"), format!("k-{n}-{i}")));
+            }
+        }
+        for reader in &readers {
+            reader.wait_for(2 * EACH).await;
+        }
+        settle().await;
+        for reader in &readers {
+            let offsets: Vec<i64> = reader.received.borrow().iter().map(|m| m.server_offset).collect();
+            assert_eq!(offsets.len(), 2 * EACH, "nothing twice");
+            assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "in order, no gap: {offsets:?}");
+        }
+        // A client that comes back on the other node with its last offset misses nothing.
+        let last_seen = readers[0].received.borrow()[EACH - 1].server_offset;
+        let auth = HandshakeAuth { server_offset: Some(last_seen), ..HandshakeAuth::default() };
+        let back = Client::connect(&two, Some(&auth)).await;
+        assert_eq!(back.wait_for(EACH).await.len(), EACH);
+        assert_eq!(back.received.borrow()[0].server_offset, last_seen + 1);
+    });
+}
+
+#[test]
+fn a_node_reports_its_store_and_adapter() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let one = node(&database).await;
+        let (code, body) = health(&one).await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "ok", "store": {"kind": "postgres", "ok": true}, "adapter": {"kind": "redis", "ok": true}})
+        );
+    });
+}
+
+#[test]
+fn bad_cluster_settings_fail_at_start_up_with_one_clear_error() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let start = |chat: ChatConfig| async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let leptos = leptos::config::LeptosOptions::builder().output_name("socket-chat").build();
+            socket_chat::server::serve(listener, Config { leptos, chat }, std::future::pending()).await
+        };
+        let unreachable = ChatConfig {
+            database_url: database.url.clone(),
+            redis_url: Some("redis://127.0.0.1:1".into()),
+            ..ChatConfig::default()
+        };
+        let error = within(start(unreachable)).await.unwrap_err().to_string();
+        assert!(error.starts_with("cannot connect to Redis at redis://127.0.0.1:1"), "{error}");
+        let sqlite = ChatConfig {
+            database_url: "sqlite::memory:".into(),
+            redis_url: Some(redis_url()),
+            ..ChatConfig::default()
+        };
+        let error = within(start(sqlite)).await.unwrap_err().to_string();
+        assert!(error.contains("set DATABASE_URL to postgres://"), "{error}");
+    });
+}
+
+/// A `redis-server` of the test's own, on a free port, that the test can stop and restart.
+struct OwnRedis {
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl OwnRedis {
+    async fn start(port: u16) -> Self {
+        let child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server (Debian's redis-server package) for this test");
+        within(async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        Self { port, child: Some(child) }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_node_that_loses_redis_says_so_and_recovers_when_it_is_back() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let mut redis = OwnRedis::start(free_port()).await;
+        let (one, two) = (node_with(&database, &redis.url()).await, node_with(&database, &redis.url()).await);
+        assert_eq!(health(&one).await.0, 200);
+
+        redis.stop().await;
+        let down = within(async {
+            loop {
+                let (code, body) = health(&one).await;
+                if code == 503 {
+                    return body;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert_eq!(down["status"], "degraded");
+        assert_eq!(down["adapter"]["ok"], false);
+        assert_eq!(down["store"]["ok"], true);
+
+        let redis = OwnRedis::start(redis.port).await;
+        within(async {
+            while health(&one).await.0 != 200 || health(&two).await.0 != 200 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        // Subscribed again: the nodes hear each other.
+        let alice = Client::connect(&one, None).await;
+        let bob = Client::connect(&two, None).await;
+        let _: JoinedRoom = alice.request(events::ROOM_JOIN, &"back").await.unwrap();
+        let joined: JoinedRoom = bob.request(events::ROOM_JOIN, &"back").await.unwrap();
+        assert_eq!(joined.members, 2, "node 2 counts node 1's member again");
+        drop(redis);
+    });
+}
