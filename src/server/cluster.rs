@@ -30,6 +30,8 @@ use super::store::MessageStore;
 
 /// How long the first connection to Redis may take before start-up fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a Redis command (a publish) waits, Redis being away.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a health check waits for an answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often each node checks its database and Redis, to log when it loses or regains them.
@@ -82,6 +84,9 @@ pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
     config.fail_fast = true;
     let client = Builder::from_config(config)
         .with_connection_config(|c| c.connection_timeout = Duration::from_secs(3))
+        // While Redis is away fred queues commands; without a timeout a broadcast (and the
+        // handler awaiting it) would wait for Redis to come back.
+        .with_performance_config(|p| p.default_command_timeout = COMMAND_TIMEOUT)
         .set_policy(ReconnectPolicy::new_exponential(0, 100, 2000, 2))
         .build_subscriber_client()
         .map_err(|e| RedisError::Connect { url: url.into(), reason: e.to_string() })?;

@@ -239,6 +239,14 @@ fn a_node_that_loses_redis_says_so_and_recovers_when_it_is_back() {
         assert_eq!(down["status"], "degraded");
         assert_eq!(down["adapter"]["ok"], false);
         assert_eq!(down["store"]["ok"], true);
+        // Meanwhile messages still flow between the nodes (through PostgreSQL), and a join
+        // is answered (counted on its own node).
+        let alice = Client::connect(&one, None).await;
+        let bob = Client::connect(&two, None).await;
+        let joined: JoinedRoom = alice.request(events::ROOM_JOIN, &"back").await.unwrap();
+        assert_eq!(joined.members, 1);
+        let _: SentMessage = alice.request(events::CHAT_MESSAGE, &("without redis", "r-0")).await.unwrap();
+        assert_eq!(bob.wait_for(1).await, ["without redis"]);
 
         let redis = OwnRedis::start(redis.port).await;
         within(async {
@@ -248,9 +256,6 @@ fn a_node_that_loses_redis_says_so_and_recovers_when_it_is_back() {
         })
         .await;
         // Subscribed again: the nodes hear each other.
-        let alice = Client::connect(&one, None).await;
-        let bob = Client::connect(&two, None).await;
-        let _: JoinedRoom = alice.request(events::ROOM_JOIN, &"back").await.unwrap();
         let joined: JoinedRoom = bob.request(events::ROOM_JOIN, &"back").await.unwrap();
         assert_eq!(joined.members, 2, "node 2 counts node 1's member again");
         drop(redis);
