@@ -85,6 +85,8 @@ backend nodes
     cookie SOCKETCHAT_NODE insert indirect nocache
     option httpchk GET /healthz
     http-check expect status 200
+    # Which node answered (the tests check that two pages really are on two nodes).
+    http-response set-header X-Socket-Chat-Node %s
 EOF
   for i in $(seq "$CLUSTER_NODES"); do
     echo "    server node$i 127.0.0.1:$(node_port "$i") check inter 1s fall 2 rise 2 cookie node$i" >>"$config"
