@@ -8,9 +8,9 @@ use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use socketioxide::adapter::Adapter;
-use socketioxide_core::adapter::DefinedAdapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
 use tower_http::compression::CompressionLayer;
 
 use super::admin::{self, Admin, hooks};

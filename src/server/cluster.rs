@@ -15,10 +15,10 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::StatusCode;
 use serde::Serialize;
-use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use socketioxide_redis::drivers::fred::fred_client as fred;
 use socketioxide_redis::drivers::fred::{FredDriver, FredError};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tracing::{info, warn};
 
 use fred::clients::SubscriberClient;

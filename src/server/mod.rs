@@ -36,8 +36,8 @@ pub mod writer;
 use std::process::ExitCode;
 
 use clap::Parser;
-use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide_redis::CustomRedisAdapter;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};

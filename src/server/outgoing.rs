@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use socketioxide::adapter::Adapter;
 use socketioxide::SendError;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::errors::SocketError;
@@ -20,7 +20,11 @@ use super::admin;
 /// Emits `event` to one socket. When its outgoing buffer is full, waits for room instead of
 /// dropping the packet (a replay can be far longer than the buffer); gives up only when the
 /// socket is gone.
-pub async fn emit<A: Adapter, T: Serialize + ?Sized>(socket: &SocketRef<A>, event: &str, data: &T) -> Result<(), SendError> {
+pub async fn emit<A: Adapter, T: Serialize + ?Sized>(
+    socket: &SocketRef<A>,
+    event: &str,
+    data: &T,
+) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
     admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     loop {
@@ -39,7 +43,11 @@ pub async fn emit<A: Adapter, T: Serialize + ?Sized>(socket: &SocketRef<A>, even
 
 /// Emits `event` to one socket now, or fails: for a sender that must never wait (the
 /// writer), which then tells the socket to come back and catch up.
-pub fn try_emit<A: Adapter, T: Serialize + ?Sized>(socket: &SocketRef<A>, event: &str, data: &T) -> Result<(), SendError> {
+pub fn try_emit<A: Adapter, T: Serialize + ?Sized>(
+    socket: &SocketRef<A>,
+    event: &str,
+    data: &T,
+) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
     admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     socket.emit(event, data)

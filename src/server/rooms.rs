@@ -3,8 +3,8 @@
 //! A chat room `rust` is the socketioxide room `room:rust` ([`key`]), so chat rooms never
 //! mix with the room socket.io gives each socket (its id).
 
-use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
@@ -108,7 +108,12 @@ async fn on_join<A: Adapter>(
 }
 
 /// `room:leave`.
-async fn on_leave<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, TryData(name): TryData<String>, ack: AckSender<A>) {
+async fn on_leave<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
+    TryData(name): TryData<String>,
+    ack: AckSender<A>,
+) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
         Ok(name) => name,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),

@@ -100,11 +100,12 @@ impl SqliteStore {
 
     /// See [`MessageStore::all_after`](super::MessageStore::all_after).
     pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?"))
-            .bind(server_offset)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?"))
+                .bind(server_offset)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
