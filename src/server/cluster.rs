@@ -98,7 +98,8 @@ pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
     let driver = ClusterDriver { fred, channels: Arc::default() };
     let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), RedisAdapterConfig::new().with_prefix(prefix));
     let subscriber = client.clone();
-    let _ = client.on_reconnect(move |server| {
+    // Both listeners run as long as the client; their handles are not needed.
+    drop(client.on_reconnect(move |server| {
         let driver = driver.clone();
         let client = subscriber.clone();
         async move {
@@ -106,11 +107,11 @@ pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
             driver.resubscribe(&client).await;
             Ok(())
         }
-    });
-    let _ = client.on_error(|(error, server)| async move {
+    }));
+    drop(client.on_error(|(error, server)| async move {
         warn!(%error, server = ?server.map(|s| s.to_string()), "Redis connection error; reconnecting");
         Ok(())
-    });
+    }));
     Ok(Redis { adapter, client })
 }
 
