@@ -172,6 +172,8 @@ impl WriterTask {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
             let first = tokio::select! {
+                // Senders first: a delivery poll must not keep them waiting.
+                biased;
                 command = self.commands.recv() => match command {
                     Some(command) => command,
                     None => break,

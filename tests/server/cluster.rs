@@ -261,3 +261,120 @@ fn a_node_that_loses_redis_says_so_and_recovers_when_it_is_back() {
         drop(redis);
     });
 }
+
+/// A PostgreSQL server of the test's own (Debian's binaries, a fresh data folder, a free
+/// port), that the test can stop and start again. Run as the `postgres` user when the test
+/// runs as root (PostgreSQL refuses root).
+struct OwnPostgres {
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnPostgres {
+    fn bin(name: &str) -> String {
+        let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's PostgreSQL in /usr/lib/postgresql for this test")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        versions.sort();
+        versions.last().expect("a PostgreSQL version").join("bin").join(name).display().to_string()
+    }
+
+    fn run(args: &[&str]) {
+        let (ok, stderr) = Self::try_run(args);
+        assert!(ok, "{args:?}: {stderr}");
+    }
+
+    fn try_run(args: &[&str]) -> (bool, String) {
+        let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+        let mut command = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c
+        } else {
+            std::process::Command::new(args[0])
+        };
+        if root {
+            command.arg(args[0]);
+        }
+        let output = command.args(&args[1..]).output().expect("PostgreSQL's tools run");
+        (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+
+    fn init() -> Self {
+        let dir = std::env::temp_dir().join(format!("socket-chat-pg-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::process::Command::new("chown").args(["postgres:postgres", &dir.display().to_string()]).status();
+        let data = dir.join("data").display().to_string();
+        Self::run(&[&Self::bin("initdb"), "-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+        let server = Self { dir, port: free_port() };
+        server.start();
+        server
+    }
+
+    fn start(&self) {
+        let data = self.dir.join("data").display().to_string();
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let log = self.dir.join("log").display().to_string();
+        Self::run(&[&Self::bin("pg_ctl"), "-D", &data, "-o", &options, "-l", &log, "-w", "start"]);
+    }
+
+    fn stop(&self) {
+        let data = self.dir.join("data").display().to_string();
+        Self::run(&[&Self::bin("pg_ctl"), "-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        Self::try_run(&[&Self::bin("pg_ctl"), "-D", &data, "-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_node_that_loses_postgres_says_so_refuses_with_unavailable_and_recovers() {
+    run(|| async {
+        let postgres = OwnPostgres::init();
+        let url = postgres.url();
+        let node = TestServer::start_with(move |chat| chat.database_url = url).await;
+        let sender = Client::connect(&node, None).await;
+        let reader = Client::connect(&node, None).await;
+        let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("before", "p-0")).await.unwrap();
+        assert_eq!(reader.wait_for(1).await, ["before"]);
+
+        postgres.stop();
+        let down = within(async {
+            loop {
+                let (code, body) = health(&node).await;
+                if code == 503 {
+                    return body;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert_eq!((down["store"]["kind"].as_str(), down["store"]["ok"].as_bool()), (Some("postgres"), Some(false)));
+        let refused = sender.request::<_, SentMessage>(events::CHAT_MESSAGE, &("during", "p-1")).await;
+        assert_eq!(refused.unwrap_err().code, socket_chat::protocol::AckErrorCode::Unavailable);
+
+        postgres.start();
+        within(async {
+            while health(&node).await.0 != 200 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        // The same message sent again once the database is back: stored once, delivered.
+        let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("during", "p-1")).await.unwrap();
+        let _: SentMessage = sender.request(events::CHAT_MESSAGE, &("after", "p-2")).await.unwrap();
+        assert_eq!(reader.wait_for(3).await, ["before", "during", "after"]);
+        settle().await;
+        assert_eq!(reader.texts(), ["before", "during", "after"]);
+    });
+}

@@ -29,7 +29,7 @@ pub const CHANNEL: &str = "socket_chat_messages";
 
 /// Longest a query waits for a connection: when PostgreSQL is down, senders get an
 /// `unavailable` ack after this rather than waiting for ever.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The PostgreSQL store; cheap to clone.
 #[derive(Debug, Clone)]
