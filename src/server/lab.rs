@@ -52,7 +52,11 @@ async fn on_room_join<A: Adapter>(socket: SocketRef<A>, TryData(room): TryData<S
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.join(room.clone());
-    let members = socket.within(room.clone()).sockets().len();
+    // Every node's members (the Redis adapter asks them all); this node's if that fails.
+    let members = match socket.within(room.clone()).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(_) => socket.within(room.clone()).sockets().len(),
+    };
     outgoing::ack(ack, &AckReply::Ok { data: LabRoomJoined { room, members } });
 }
 
