@@ -68,3 +68,22 @@ test("page A on node 1 and page B on node 2 chat, share rooms and counts, and lo
   expect(errorsOf(a)).toEqual([]);
   expect(errorsOf(b)).toEqual([]);
 });
+
+test("the tutorial's page (long-polling, then WebSocket) on node 3 chats with the page on node 1", async ({ browser }) => {
+  const leptos = await pageOn(browser, 1);
+  // The official client starts with long-polling: its polls and its upgrade follow the cookie.
+  const context = await browser.newContext();
+  const tutorial = await context.newPage();
+  errorsOf(tutorial);
+  await context.addCookies([{ name: "SOCKETCHAT_NODE", value: "node3", url: cluster.url }]);
+  const response = await tutorial.goto(`${cluster.url}/tutorial`);
+  expect(response?.headers()["x-socket-chat-node"]).toBe("node3");
+  await expect(tutorial.getByTestId("tutorial-status")).toHaveText("connected");
+
+  await tutorial.getByTestId("tutorial-input").fill("from the tutorial on node 3");
+  await tutorial.getByTestId("tutorial-input").press("Enter");
+  await expect(message(leptos, "from the tutorial on node 3")).toHaveCount(1);
+  await send(leptos, "from the page on node 1", "all");
+  await expect(tutorial.getByTestId("tutorial-message").filter({ hasText: "from the page on node 1" })).toHaveCount(1);
+  expect(errorsOf(tutorial)).toEqual([]);
+});
