@@ -1,7 +1,7 @@
 // A local cluster for a test: scripts/cluster.sh starts 3 nodes of the built binary on a
 // PostgreSQL database of the test's own, joined through Redis, behind HAProxy, on ports of
 // its own; the test can SIGKILL a node; stop() stops everything and drops the database.
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -29,6 +29,40 @@ async function freePorts(count: number): Promise<number> {
   }
 }
 
+/** A redis-server of the test's own (Debian's binary), that it may stop and start again. */
+export class OwnRedis {
+  private child?: ChildProcess;
+  private constructor(public port: number) {}
+
+  static async start(port?: number): Promise<OwnRedis> {
+    const redis = new OwnRedis(port ?? (await freePorts(0)));
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again) on its port and waits until it accepts connections. */
+  async restart(): Promise<void> {
+    this.child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
+    for (let i = 0; i < 200 && (await free(this.port)); i++) await new Promise((r) => setTimeout(r, 25));
+  }
+
+  /** Kills it (SIGKILL): every connection to it drops at once. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGKILL");
+    });
+  }
+}
+
 export class Cluster {
   private constructor(
     /** The balancer, e.g. http://127.0.0.1:41000 */
@@ -41,7 +75,7 @@ export class Cluster {
     private dir: string,
   ) {}
 
-  static async start(nodes = 3): Promise<Cluster> {
+  static async start(nodes = 3, redisUrl = REDIS): Promise<Cluster> {
     const port = await freePorts(nodes);
     const name = `socket_chat_e2e_${process.pid}_${created++}_${Date.now() % 100_000}`;
     const databaseUrl = `${POSTGRES.replace(/\/[^/]*$/, "")}/${name}`;
@@ -50,7 +84,7 @@ export class Cluster {
       ...process.env,
       SOCKET_CHAT_BIN: BINARY,
       DATABASE_URL: databaseUrl,
-      REDIS_URL: REDIS,
+      REDIS_URL: redisUrl,
       CLUSTER_PORT: String(port),
       CLUSTER_NODES: String(nodes),
       CLUSTER_DIR: dir,
