@@ -10,6 +10,8 @@
 #   - the npm packages of end2end/ (Playwright, socket.io, socket.io-client, @socket.io/admin-ui);
 #     the server also serves socket.io-client's dist/ (/socket.io/socket.io.js) and the Admin
 #     UI (/admin-ui/) from there
+#   - for many nodes (scripts/cluster.sh and its tests): HAProxy, and PostgreSQL and Redis
+#     when none answers on its usual port (Debian's packages, started for the run)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -80,3 +82,46 @@ else
   (cd "$ROOT/end2end" && npm ci --silent --no-audit --no-fund) || fail "npm ci failed in end2end/"
   cp "$ROOT/end2end/package-lock.json" "$STAMP"
 fi
+
+# Many nodes: HAProxy in front; PostgreSQL and Redis are used where they answer already.
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt_install() {
+  command -v apt-get >/dev/null || fail "$1 is missing and apt-get is not available: install $1"
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq \
+    && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null \
+    || fail "could not install $* with apt-get"
+}
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if command -v haproxy >/dev/null; then
+  say "HAProxy: present"
+else
+  say "installing HAProxy from Debian (the balancer of scripts/cluster.sh)"
+  apt_install haproxy
+fi
+
+if answers 6379; then
+  say "Redis: answering on 127.0.0.1:6379"
+else
+  command -v redis-server >/dev/null || { say "installing Redis from Debian"; apt_install redis-server; }
+  say "starting Redis on 127.0.0.1:6379 (nothing kept on disk)"
+  redis-server --bind 127.0.0.1 --port 6379 --save "" --appendonly no --daemonize yes >/dev/null \
+    || fail "could not start Redis: start one on 127.0.0.1:6379 or set TEST_REDIS_URL"
+fi
+
+if answers 5432; then
+  say "PostgreSQL: answering on 127.0.0.1:5432"
+else
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    say "installing PostgreSQL from Debian"
+    apt_install postgresql postgresql-client
+  fi
+  say "starting PostgreSQL on 127.0.0.1:5432 (user postgres, trusted on loopback for the tests)"
+  for hba in /etc/postgresql/*/main/pg_hba.conf; do
+    grep -q "socket-chat tests" "$hba" \
+      || $SUDO sed -i '1i host all postgres 127.0.0.1/32 trust # socket-chat tests' "$hba"
+  done
+  $SUDO pg_ctlcluster "$(ls /etc/postgresql | sort -V | tail -1)" main start 2>/dev/null || $SUDO service postgresql start \
+    || fail "could not start PostgreSQL: start one on 127.0.0.1:5432 (user postgres) or set TEST_POSTGRES_URL"
+fi
+

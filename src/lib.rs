@@ -2,7 +2,8 @@
 //!
 //! A real-time chat written in Rust from the database to the browser: Leptos renders the
 //! page on the server and hydrates it in WebAssembly, socketioxide carries Socket.IO on the
-//! same axum server, and SQLite keeps every message.
+//! same axum server, and SQLite keeps every message (or PostgreSQL, when several nodes
+//! joined through Redis share one chat: `docs/CLUSTER.md`).
 //!
 //! ## Layout
 //! - [`protocol`] (crate `socket-chat-protocol`, `crates/protocol/`): the event names and
@@ -11,7 +12,7 @@
 //! - `socketio_browser` (`crates/socketio-browser/`): our Socket.IO v5 client for the
 //!   browser, a library of its own; the page uses it through its Leptos helpers.
 //! - `server` (feature `ssr`): configuration, the axum router, the Socket.IO handlers and
-//!   the message store.
+//!   the message store (SQLite or PostgreSQL), the Redis adapter between nodes.
 //! - [`ui`]: the Leptos components, rendered on the server and hydrated in the browser.
 //!
 //! `main.rs` only starts the server; [`hydrate`] is the browser's entry point. The
@@ -29,9 +30,10 @@
 //! | rooms: join, leave, `to`, `except` | `rooms.rs`, `writer.rs` | | `rooms.rs`, `composer.rs` | `tests/server/rooms.rs`, `end2end/tests/socketio/rooms.spec.ts`, `tests/ui/panels.spec.ts` |
 //! | disconnection: toggle, reconnection, buffering | `chat.rs` `on_connect` (rooms restored) | `socket.rs`, `core.rs`, `backoff.rs` | `status.rs` | `end2end/tests/delivery/offline.spec.ts` |
 //! | server delivery (`serverOffset`) | `chat.rs` `on_connect`, `replay.rs`, `writer.rs` `go_live` | `Socket::set_auth` | `messages.rs` | `tests/server/replay.rs`, `tests/server/writer.rs`, `end2end/tests/delivery/` |
-//! | client delivery (`clientOffset`, `ackTimeout`, `retries`) | `chat.rs` `on_chat_message`, `store.rs` (one row per client offset) | `Emitter::retries` (`core.rs` queue), `delivery.rs` | `outbox.rs` | `tests/server/chat.rs`, `end2end/tests/delivery/failed.spec.ts`, `tests/faults/chaos.spec.ts` |
+//! | client delivery (`clientOffset`, `ackTimeout`, `retries`) | `chat.rs` `on_chat_message`, `store/` (one row per client offset) | `Emitter::retries` (`core.rs` queue), `delivery.rs` | `outbox.rs` | `tests/server/chat.rs`, `end2end/tests/delivery/failed.spec.ts`, `tests/faults/chaos.spec.ts` |
 //! | the tutorial's final page as is (`/tutorial`, `/socket.io/socket.io.js`) | `server/tutorial_page/` | the official `socket.io-client` | `server/tutorial_page/index.html` | `end2end/tests/tutorial/` |
 //! | the official Admin UI (`/admin`, `/admin-ui/`) | `server/admin/` (touch points: `admin/hooks.rs`) | | the official UI | `end2end/tests/admin/` |
+//! | adapters: several nodes (Redis adapter, `fetch_sockets`, `local()`) | `server/cluster.rs`, handlers generic over `A: Adapter`, `writer.rs` `deliver_new`, `store/postgres.rs` | | | `tests/server/cluster.rs`, `end2end/tests/cluster/` |
 
 pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]

@@ -3,16 +3,18 @@
 //! port (only the official client's files are answered before it).
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
+use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide_core::adapter::DefinedAdapter;
 use tower_http::compression::CompressionLayer;
 
 use super::admin::{self, Admin, hooks};
+use super::cluster::Health;
 use super::tutorial_page::{self, client_files};
 use super::{AppState, chat, lab, request_copy};
 use crate::ui::{App, shell};
@@ -24,11 +26,20 @@ const SOCKET_BUFFER: usize = 16_384;
 /// is kept per connection for its whole life, idle or not.
 const WS_READ_BUFFER: usize = 1024;
 
-/// Builds the router and the Socket.IO handle (kept for shutdown).
-pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
-    // The Admin UI's side, only when an admin user is configured (src/server/admin).
-    let admin = Admin::from_config(&state.config);
-    let mut builder = SocketIo::builder()
+/// Builds the router and the Socket.IO handle (kept for shutdown) on `builder`'s adapter
+/// (the local one, or Redis between nodes), with what each namespace's adapter returns
+/// from its start (with Redis: a future that subscribes, to await before serving).
+///
+/// `admin`: the Admin UI's side, when an admin user is configured (src/server/admin); the
+/// caller installs its `/admin` namespace.
+pub fn router<A: Adapter + DefinedAdapter>(
+    options: LeptosOptions,
+    state: AppState,
+    builder: SocketIoBuilder<A>,
+    admin: Option<Admin>,
+    health: Health,
+) -> (Router, SocketIo<A>, Vec<A::InitRes>) {
+    let mut builder = builder
         // Packets waiting for one socket. socketioxide drops what does not fit (an ack, a
         // broadcast), which would leave a gap in a client's messages; the official server's
         // buffer is unbounded. The channel allocates as it fills, so idle sockets pay nothing.
@@ -41,19 +52,17 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
     }
     let (socket_layer, io) = builder.build_layer();
     // `hooks::attach` (runs first): the Admin UI sees these namespaces' sockets.
-    io.ns("/", chat::on_connect.with(chat::register).with(hooks::attach));
-    io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect.with(lab::register).with(hooks::attach));
-    if let Some(admin) = &admin {
-        admin.install(&io);
-    }
+    let started = vec![
+        io.ns("/", chat::on_connect.with(chat::register).with(hooks::attach)),
+        io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect.with(lab::register).with(hooks::attach)),
+    ];
     let client_files = client_files::ClientFiles::open(&state.config.socket_io_client_dir);
     let admin_ui = admin::ui::routes(&state.config.admin_ui_dir, admin.is_some());
 
     let routes = generate_route_list(App);
     let context_state = state.clone();
-    let health_state = state;
     let router = Router::new()
-        .route("/healthz", get(move || healthz(health_state.clone())))
+        .route("/healthz", get(move || health.clone().respond()))
         .route(tutorial_page::PATH, get(tutorial_page::page))
         .merge(admin_ui)
         .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
@@ -74,13 +83,5 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
         Some(_) => router.layer(middleware::map_request(hooks::tag_request)),
         None => router,
     };
-    (router, io)
-}
-
-/// `200 ok` when the store answers, `503` otherwise.
-async fn healthz(state: AppState) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
-    }
+    (router, io, started)
 }

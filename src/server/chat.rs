@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tokio::sync::watch;
 use tracing::{debug, warn};
@@ -29,8 +30,8 @@ const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 /// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
 /// handlers must be in place before the client can emit, or its first events would find
 /// none (the connect handler itself runs after the answer).
-pub async fn register(
-    socket: SocketRef,
+pub async fn register<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(auth): TryData<HandshakeAuth>,
     State(state): State<AppState>,
 ) -> Result<(), Infallible> {
@@ -62,9 +63,9 @@ struct GoneLive(Arc<watch::Sender<bool>>);
 
 /// A socket connected to `/`: replay what it missed, then let it go live in its rooms
 /// (through the writer, so no broadcast slips in between).
-pub async fn on_connect(
-    io: SocketIo,
-    socket: SocketRef,
+pub async fn on_connect<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
     TryData(auth): TryData<HandshakeAuth>,
     State(state): State<AppState>,
 ) {
@@ -99,8 +100,9 @@ pub async fn on_connect(
 /// Server delivery, the bulk of it: every stored message after `offset` that the socket
 /// may see. Returns the last offset sent (the writer sends the rest), or `None` when the
 /// socket is gone.
-async fn replay(socket: &SocketRef, state: &AppState, mut offset: i64, rooms: &[String]) -> Option<i64> {
-    match replay::send_after(socket, &state.store, &mut offset, rooms, Pace::Wait).await {
+async fn replay<A: Adapter>(socket: &SocketRef<A>, state: &AppState, mut offset: i64, rooms: &[String]) -> Option<i64> {
+    let until = state.writer.broadcast_up_to();
+    match replay::send_after(socket, &state.store, &mut offset, until, rooms, Pace::Wait).await {
         Ok(()) => Some(offset),
         // The writer's catch-up reads the store again from where this stopped.
         Err(ReplayError::Store(e)) => {
@@ -120,10 +122,10 @@ struct Valid {
 }
 
 /// `chat message`: validate, store once per client offset, ack, broadcast to its recipients.
-pub async fn on_chat_message(
-    socket: SocketRef,
+pub async fn on_chat_message<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(args): TryData<SendMessageArgs>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     // A message sent on connection waits until the socket is back in its rooms.
@@ -179,7 +181,7 @@ pub async fn on_chat_message(
 }
 
 /// `typing`: tells everyone but the sender (in the room, when one is given).
-async fn on_typing(socket: SocketRef, TryData(room): TryData<Option<String>>) {
+async fn on_typing<A: Adapter>(socket: SocketRef<A>, TryData(room): TryData<Option<String>>) {
     // Typing is volatile and unacknowledged: a malformed notice is simply not passed on.
     let room = match room {
         Ok(None) => None,

@@ -17,9 +17,14 @@ pub struct Cli {
     /// Address to listen on; port 0 picks a free port (printed at start-up).
     #[arg(long)]
     pub addr: Option<SocketAddr>,
-    /// Database URL, e.g. `sqlite://data/socket-chat.db`.
+    /// Database URL: `sqlite://data/socket-chat.db` (one node) or `postgres://…` (any
+    /// number of nodes).
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Redis URL, e.g. `redis://127.0.0.1:6379`: nodes started with the same one (and the
+    /// same PostgreSQL `DATABASE_URL`) form one chat. Without it the node runs alone.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
     /// Largest message accepted, in bytes.
     #[arg(long)]
     pub max_message_bytes: Option<usize>,
@@ -98,6 +103,8 @@ pub enum AdminMode {
 pub struct ChatConfig {
     /// Database URL.
     pub database_url: String,
+    /// Redis between nodes; alone when absent.
+    pub redis_url: Option<String>,
     /// Largest message accepted, in bytes of UTF-8.
     pub max_message_bytes: usize,
     /// Messages rendered with the page, and per page of history.
@@ -124,6 +131,7 @@ impl Default for ChatConfig {
     fn default() -> Self {
         Self {
             database_url: "sqlite://data/socket-chat.db".into(),
+            redis_url: None,
             max_message_bytes: 4000,
             history_page_size: 50,
             presence_grace_ms: 5000,
@@ -238,6 +246,9 @@ impl Config {
         }
         if let Some(url) = &cli.database_url {
             chat.database_url = url.clone();
+        }
+        if let Some(url) = &cli.redis_url {
+            chat.redis_url = Some(url.clone());
         }
         if let Some(max) = cli.max_message_bytes {
             chat.max_message_bytes = max;

@@ -1,5 +1,6 @@
 //! `messages:history`: older messages, a page at a time (cursor pagination by offset).
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
@@ -12,10 +13,10 @@ use crate::protocol::{AckError, AckErrorCode, AckReply, HistoryPage, HistoryRequ
 
 /// Answers a page of history of a room the socket is in, of a private conversation of its
 /// user, or of the messages to everyone.
-pub async fn on_history(
-    socket: SocketRef,
+pub async fn on_history<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(request): TryData<HistoryRequest>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let reply = match page(&socket, request, &state).await {
@@ -25,8 +26,8 @@ pub async fn on_history(
     outgoing::ack(ack, &reply);
 }
 
-async fn page(
-    socket: &SocketRef,
+async fn page<A: Adapter>(
+    socket: &SocketRef<A>,
     request: Result<HistoryRequest, socketioxide::ParserError>,
     state: &AppState,
 ) -> Result<HistoryPage, AckError> {

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use serde_json::Value;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, TryData};
 use tracing::debug;
 
@@ -16,7 +17,7 @@ use crate::protocol::{AckError, AckErrorCode, AckReply};
 
 /// Runs before the server answers a CONNECT on `/lab` (a middleware), so the handlers are
 /// there before the client's first emit.
-pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
+pub async fn register<A: Adapter>(socket: SocketRef<A>) -> Result<(), std::convert::Infallible> {
     tutorial::register(&socket);
     // observed() and the disconnect hook: the Admin UI (src/server/admin/hooks.rs).
     socket.on(lab::BINARY_ECHO, observed(on_binary_echo));
@@ -28,14 +29,14 @@ pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible>
 }
 
 /// A socket joined `/lab`: greet it with what it sent (any JSON, or `null`).
-pub async fn on_connect(socket: SocketRef, TryData(auth): TryData<Value>) {
+pub async fn on_connect<A: Adapter>(socket: SocketRef<A>, TryData(auth): TryData<Value>) {
     let auth = auth.unwrap_or(Value::Null);
     debug!(sid = %socket.id, %auth, "lab connection");
     let _ = outgoing::emit(&socket, lab::WELCOME, &Welcome { id: socket.id.to_string(), auth }).await;
 }
 
 /// Binary both ways: the ack carries the bytes reversed, an event the bytes as sent.
-async fn on_binary_echo(socket: SocketRef, TryData(bytes): TryData<Bytes>, ack: AckSender) {
+async fn on_binary_echo<A: Adapter>(socket: SocketRef<A>, TryData(bytes): TryData<Bytes>, ack: AckSender<A>) {
     let Ok(bytes) = bytes else {
         return outgoing::ack(ack, &AckReply::<()>::error(AckErrorCode::InvalidArguments, "expected bytes"));
     };
@@ -45,18 +46,22 @@ async fn on_binary_echo(socket: SocketRef, TryData(bytes): TryData<Bytes>, ack: 
 }
 
 /// Joins a plain socket.io room (the seed's `socket.join(room)`).
-async fn on_room_join(socket: SocketRef, TryData(room): TryData<String>, ack: AckSender) {
+async fn on_room_join<A: Adapter>(socket: SocketRef<A>, TryData(room): TryData<String>, ack: AckSender<A>) {
     let room = match room.map_err(|e| invalid(&e)).and_then(|r| room_name(&r)) {
         Ok(room) => room,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.join(room.clone());
-    let members = socket.within(room.clone()).sockets().len();
+    // Every node's members (the Redis adapter asks them all); this node's if that fails.
+    let members = match socket.within(room.clone()).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(_) => socket.within(room.clone()).sockets().len(),
+    };
     outgoing::ack(ack, &AckReply::Ok { data: LabRoomJoined { room, members } });
 }
 
 /// `io.to(room).emit(...)`: every socket in the room, the sender included if it is in it.
-async fn on_room_shout(socket: SocketRef, TryData(args): TryData<(String, Value)>) {
+async fn on_room_shout<A: Adapter>(socket: SocketRef<A>, TryData(args): TryData<(String, Value)>) {
     match args {
         Ok((room, text)) => outgoing::broadcast(socket.within(room.clone()), lab::ROOM_SHOUTED, &(room, text)).await,
         Err(e) => debug!(sid = %socket.id, error = %e, "room:shout without (room, text)"),
@@ -64,7 +69,7 @@ async fn on_room_shout(socket: SocketRef, TryData(args): TryData<(String, Value)
 }
 
 /// A server-initiated disconnect.
-async fn on_kick(socket: SocketRef) {
+async fn on_kick<A: Adapter>(socket: SocketRef<A>) {
     let _ = socket.disconnect();
 }
 

@@ -2,7 +2,8 @@
 //! assets and Socket.IO on one port.
 //!
 //! - [`config`]: `Leptos.toml`, environment and flags.
-//! - [`store`]: the SQLite message store.
+//! - [`store`]: the message store: SQLite (one node) or PostgreSQL (any number).
+//! - [`cluster`]: several nodes: the Redis adapter between them, `/healthz`.
 //! - [`chat`]: the chat namespace `/`: connection, replay, `chat message`.
 //! - [`rooms`]: chat rooms: join, leave, list, live member counts.
 //! - [`history`]: older messages, a page at a time.
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod app;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod history;
 pub mod lab;
@@ -40,8 +42,11 @@ pub mod writer;
 use std::process::ExitCode;
 
 use clap::Parser;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide_redis::CustomRedisAdapter;
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use config::{ChatConfig, Cli, Config};
 use store::MessageStore;
@@ -110,12 +115,21 @@ pub enum ServeError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// Redis could not be used.
+    #[error(transparent)]
+    Redis(#[from] cluster::RedisError),
+    /// The Redis adapter could not subscribe to its channels.
+    #[error("the Redis adapter could not start: {0}")]
+    Adapter(String),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
 
 /// Serves on a listener the caller bound (tests bind port 0) until `shutdown` completes.
+///
+/// With `redis_url` set, the node joins the others through the Redis adapter (its store
+/// must then be PostgreSQL, shared by all); otherwise it runs alone on the local adapter.
 ///
 /// Shutdown closes every Socket.IO connection, lets HTTP requests in flight finish, then
 /// waits for the store's queries in flight: a message is acknowledged only once committed,
@@ -129,8 +143,46 @@ pub async fn serve(
     let (writer, writer_task) = writer::Writer::new(store.clone(), store.latest_offset().await?);
     let presence = presence::Registry::new(std::time::Duration::from_millis(config.chat.presence_grace_ms));
     let state = AppState { store: store.clone(), writer, config: config.chat.clone(), presence };
-    let (router, io) = app::router(config.leptos.clone(), state);
+    let Some(redis_url) = config.chat.redis_url.clone() else {
+        let health = cluster::Health::new(store.clone(), None);
+        let admin = admin::Admin::from_config(&config.chat);
+        let (router, io, _started) =
+            app::router(config.leptos.clone(), state, SocketIo::builder(), admin.clone(), health.clone());
+        if let Some(admin) = &admin {
+            admin.install(&io);
+        }
+        return run_node(listener, router, io, writer_task, store, health, shutdown).await;
+    };
+    if !store.is_shared() {
+        return Err(cluster::RedisError::NeedsSharedStore.into());
+    }
+    let redis = cluster::connect(&redis_url, cluster::channel_prefix(&config.chat.database_url)).await?;
+    if config.chat.admin_user().is_some() {
+        // The Admin UI's namespace watches the sockets of one process (src/server/admin).
+        warn!("the Admin UI is not served with REDIS_URL: it would show one node's sockets only");
+    }
+    let health = cluster::Health::new(store.clone(), Some(redis.client.clone()));
+    let builder = SocketIo::builder().with_adapter::<CustomRedisAdapter<_, cluster::ClusterDriver>>(redis.adapter);
+    let (router, io, started) = app::router(config.leptos.clone(), state, builder, None, health.clone());
+    for namespace in started {
+        namespace.await.map_err(|e| ServeError::Adapter(e.to_string()))?;
+    }
+    info!("joined the cluster through Redis");
+    run_node(listener, router, io, writer_task, store, health, shutdown).await
+}
+
+/// Serves `router` (Socket.IO on `io`'s adapter) with its writer and health watch.
+async fn run_node<A: Adapter>(
+    listener: TcpListener,
+    router: axum::Router,
+    io: SocketIo<A>,
+    writer_task: writer::WriterTask,
+    store: MessageStore,
+    health: cluster::Health,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     tokio::spawn(writer_task.run(io.clone()));
+    let watch = tokio::spawn(health.watch());
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when it was 0.
     info!("listening on http://{addr}");
@@ -142,6 +194,7 @@ pub async fn serve(
             io.close().await;
         })
         .await?;
+    watch.abort();
     store.close().await;
     info!("stopped");
     Ok(())

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use socketioxide::SendError;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
 use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::errors::SocketError;
@@ -19,7 +20,11 @@ use super::admin;
 /// Emits `event` to one socket. When its outgoing buffer is full, waits for room instead of
 /// dropping the packet (a replay can be far longer than the buffer); gives up only when the
 /// socket is gone.
-pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Result<(), SendError> {
+pub async fn emit<A: Adapter, T: Serialize + ?Sized>(
+    socket: &SocketRef<A>,
+    event: &str,
+    data: &T,
+) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
     admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     loop {
@@ -38,7 +43,11 @@ pub async fn emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: 
 
 /// Emits `event` to one socket now, or fails: for a sender that must never wait (the
 /// writer), which then tells the socket to come back and catch up.
-pub fn try_emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) -> Result<(), SendError> {
+pub fn try_emit<A: Adapter, T: Serialize + ?Sized>(
+    socket: &SocketRef<A>,
+    event: &str,
+    data: &T,
+) -> Result<(), SendError> {
     debug!(target: "socket_chat::outgoing", sid = %socket.id, event, "emit");
     admin::hooks::sent(socket, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     socket.emit(event, data)
@@ -47,8 +56,8 @@ pub fn try_emit<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T
 /// Emits `event` to one socket asking for an ack, and waits for it (at most `timeout`):
 /// a server-to-client acknowledgement. `None` when the socket is gone, the answer is late
 /// or cannot be read as `R`.
-pub async fn ask<T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
-    socket: &SocketRef,
+pub async fn ask<A: Adapter, T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
+    socket: &SocketRef<A>,
     event: &str,
     data: &T,
     timeout: Duration,
@@ -66,7 +75,7 @@ pub async fn ask<T: Serialize + ?Sized, R: serde::de::DeserializeOwned>(
 
 /// Emits `event` to the sockets `to` selects (`io.to(room)`, `io.except(room)`, …),
 /// logging a failure rather than returning it: a broadcast has no one to report to.
-pub async fn broadcast<T: Serialize + ?Sized>(to: BroadcastOperators, event: &str, data: &T) {
+pub async fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: BroadcastOperators<A>, event: &str, data: &T) {
     debug!(target: "socket_chat::outgoing", event, "broadcast");
     admin::hooks::broadcast(&to, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
     if let Err(e) = to.emit(event, data).await {
@@ -76,7 +85,7 @@ pub async fn broadcast<T: Serialize + ?Sized>(to: BroadcastOperators, event: &st
 
 /// Answers an event with `reply`, if its sender asked for an ack (the tutorial's clients
 /// do not always). A reply that cannot be sent is logged: the client will see its timeout.
-pub fn ack<T: Serialize + ?Sized>(ack: AckSender, reply: &T) {
+pub fn ack<A: Adapter, T: Serialize + ?Sized>(ack: AckSender<A>, reply: &T) {
     debug!(target: "socket_chat::outgoing", "ack");
     if let Err(e) = ack.send(reply) {
         warn!(error = %e, "ack not sent");

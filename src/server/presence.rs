@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::Sid;
@@ -54,7 +55,7 @@ impl Registry {
     }
 
     /// A socket of a user connected (or an anonymous one chose a nickname).
-    pub fn arrived(&self, socket: &SocketRef) {
+    pub fn arrived<A: Adapter>(&self, socket: &SocketRef<A>) {
         let Some(user) = users::current(socket) else { return };
         let rooms: BTreeSet<String> = rooms::joined(socket).into_iter().collect();
         let mut inner = self.lock();
@@ -69,7 +70,7 @@ impl Registry {
 
     /// A socket joined or left a chat room. Whether it belongs to a user (who is then
     /// shown in another room).
-    pub fn rooms_changed(&self, socket: &SocketRef) -> bool {
+    pub fn rooms_changed<A: Adapter>(&self, socket: &SocketRef<A>) -> bool {
         let Some(user) = users::current(socket) else { return false };
         let rooms: BTreeSet<String> = rooms::joined(socket).into_iter().collect();
         let mut inner = self.lock();
@@ -135,13 +136,13 @@ impl Registry {
 }
 
 /// Tells everyone who is online now.
-pub async fn changed(io: &SocketIo, state: &AppState) {
+pub async fn changed<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
     outgoing::broadcast(io.broadcast(), events::PRESENCE, &state.presence.snapshot()).await;
 }
 
 /// A socket has gone live: a user's socket is announced to everyone; any socket learns who
 /// is online.
-pub async fn connected(io: &SocketIo, socket: &SocketRef, state: &AppState) {
+pub async fn connected<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, state: &AppState) {
     if users::current(socket).is_some() {
         state.presence.arrived(socket);
         changed(io, state).await;
@@ -152,7 +153,7 @@ pub async fn connected(io: &SocketIo, socket: &SocketRef, state: &AppState) {
 
 /// A socket went: when it was its user's last, they are announced offline after the grace
 /// period, unless a socket of theirs comes back first.
-pub async fn disconnected(io: SocketIo, socket: SocketRef, State(state): State<AppState>) {
+pub async fn disconnected<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, State(state): State<AppState>) {
     let Some(user) = users::current(&socket) else { return };
     let Some(number) = state.presence.departed(socket.id, &user.user_id) else {
         // Another tab is still there, maybe in other rooms.

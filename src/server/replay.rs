@@ -3,13 +3,21 @@
 //! It happens in two phases, both through [`send_after`]: the bulk when the socket connects
 //! ([`chat::on_connect`](super::chat::on_connect), which may wait for a slow socket), then
 //! the last few inside the writer ([`Writer::go_live`](super::writer::Writer::go_live),
-//! which must never wait: a socket too slow for it is told to come back).
+//! which must never wait: a socket too slow for it is caught up again a little later).
+//! Both stop at the writer's live offset ([`Writer::broadcast_up_to`](super::writer::Writer::broadcast_up_to)):
+//! what comes after reaches the socket live, so it never gets a message twice.
 
+use std::pin::Pin;
+
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use super::{outgoing, users};
+use super::{outgoing, rooms, users};
 use super::store::{MessageStore, StoreError};
-use crate::protocol::events;
+use crate::protocol::{ChatMessage, events};
+
+/// A boxed future, as a trait object's async method returns it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Messages read from the store per query.
 const PAGE: u32 = 500;
@@ -34,26 +42,73 @@ pub enum ReplayError {
     TooSlow,
 }
 
-/// Emits every stored message after `*after` that a socket in `rooms` may see, oldest
-/// first, moving `*after` to each message sent: where it stopped, on success or not.
+/// A socket as replays and the writer see it, whatever the adapter: the writer's queue
+/// holds sockets of the one adapter the server runs with, without being generic over it.
+pub trait ChatSocket: Send + Sync + 'static {
+    /// Its id, for logs.
+    fn sid(&self) -> String;
+    /// Whether it is still connected.
+    fn connected(&self) -> bool;
+    /// Sends one `chat message`, waiting for room in its buffer or not.
+    fn send<'a>(&'a self, message: &'a ChatMessage, pace: Pace) -> BoxFuture<'a, Result<(), ReplayError>>;
+    /// Joins the live audience, `rooms`, and its user's room.
+    fn go_live(&self, rooms: &[String]);
+    /// Its user's id, when it has a session (whose private messages it also receives).
+    fn user_id(&self) -> Option<String>;
+}
+
+impl<A: Adapter> ChatSocket for SocketRef<A> {
+    fn sid(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn connected(&self) -> bool {
+        (**self).connected()
+    }
+
+    fn send<'a>(&'a self, message: &'a ChatMessage, pace: Pace) -> BoxFuture<'a, Result<(), ReplayError>> {
+        let args = message.broadcast_args();
+        Box::pin(async move {
+            let sent = match pace {
+                Pace::Wait => outgoing::emit(self, events::CHAT_MESSAGE, &args).await,
+                Pace::NeverWait => outgoing::try_emit(self, events::CHAT_MESSAGE, &args),
+            };
+            sent.map_err(|_| ReplayError::TooSlow)
+        })
+    }
+
+    fn go_live(&self, chat_rooms: &[String]) {
+        self.join(rooms::LIVE);
+        if let Some(user) = users::current(self) {
+            self.join(users::room(&user.user_id));
+        }
+        for room in chat_rooms {
+            self.join(rooms::key(room));
+        }
+    }
+
+    fn user_id(&self) -> Option<String> {
+        users::current(self).map(|u| u.user_id)
+    }
+}
+
+/// Emits every stored message after `*after` and up to `until` that a socket in `rooms`
+/// may see, oldest first, moving `*after` to each message sent: where it stopped, on
+/// success or not.
 pub async fn send_after(
-    socket: &SocketRef,
+    socket: &(impl ChatSocket + ?Sized),
     store: &MessageStore,
     after: &mut i64,
+    until: i64,
     rooms: &[String],
     pace: Pace,
 ) -> Result<(), ReplayError> {
     // A user's private messages too.
-    let me = users::current(socket).map(|u| u.user_id);
+    let me = socket.user_id();
     loop {
-        let page = store.after(*after, rooms, me.as_deref(), PAGE).await?;
+        let page = store.after(*after, until, rooms, me.as_deref(), PAGE).await?;
         for message in &page {
-            let args = message.broadcast_args();
-            let sent = match pace {
-                Pace::Wait => outgoing::emit(socket, events::CHAT_MESSAGE, &args).await,
-                Pace::NeverWait => outgoing::try_emit(socket, events::CHAT_MESSAGE, &args),
-            };
-            sent.map_err(|_| ReplayError::TooSlow)?;
+            socket.send(message, pace).await?;
             *after = message.server_offset;
         }
         if page.len() < PAGE as usize {

@@ -4,6 +4,7 @@
 //! mix with the room socket.io gives each socket (its id).
 
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
@@ -25,12 +26,12 @@ pub fn key(name: &str) -> String {
 }
 
 /// The chat rooms `socket` is in, by name.
-pub fn joined(socket: &SocketRef) -> Vec<String> {
+pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
     socket.rooms().iter().filter_map(|r| r.strip_prefix(PREFIX).map(str::to_owned)).collect()
 }
 
 /// Registers the room handlers on a socket that just connected.
-pub fn register(socket: &SocketRef) {
+pub fn register<A: Adapter>(socket: &SocketRef<A>) {
     // observed(): the Admin UI's event_received and socket_disconnected (src/server/admin/hooks.rs).
     socket.on(events::ROOM_JOIN, observed(on_join));
     socket.on(events::ROOM_LEAVE, observed(on_leave));
@@ -38,39 +39,52 @@ pub fn register(socket: &SocketRef) {
     socket.on_disconnect(observed_disconnect(on_disconnect));
 }
 
-/// Every chat room with its member count, by name.
-pub async fn list(io: &SocketIo) -> Vec<RoomInfo> {
+/// Every chat room with its member count, by name, across every node (with the Redis
+/// adapter, `rooms` and `fetch_sockets` ask every node and wait for their answers).
+pub async fn list<A: Adapter>(io: &SocketIo<A>) -> Vec<RoomInfo> {
     let rooms = match io.rooms().await {
         Ok(rooms) => rooms,
         Err(e) => {
-            warn!(error = %e, "cannot list rooms");
-            return Vec::new();
+            // Redis away: this node's rooms rather than none.
+            warn!(error = %e, "cannot list the rooms of every node; listing this node's");
+            io.local().rooms().await.unwrap_or_default()
         }
     };
-    let mut list: Vec<RoomInfo> = rooms
-        .iter()
-        .filter_map(|room| {
-            let name = room.strip_prefix(PREFIX)?;
-            Some(RoomInfo { name: name.to_owned(), members: io.within(room.to_string()).sockets().len() })
-        })
-        .filter(|r| r.members > 0)
-        .collect();
+    let names: Vec<String> = rooms.iter().filter_map(|room| room.strip_prefix(PREFIX).map(str::to_owned)).collect();
+    let mut list = Vec::with_capacity(names.len());
+    for name in names {
+        let members = members(io, &name).await;
+        if members > 0 {
+            list.push(RoomInfo { name, members });
+        }
+    }
     list.sort_by(|a, b| a.name.cmp(&b.name));
     list
 }
 
+/// The members of chat room `name` on every node.
+pub async fn members<A: Adapter>(io: &SocketIo<A>, name: &str) -> usize {
+    match io.within(key(name)).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(e) => {
+            warn!(error = %e, room = name, "cannot count the room's members on every node; counting this node's");
+            io.within(key(name)).sockets().len()
+        }
+    }
+}
+
 /// Tells everyone the rooms and their member counts.
-pub async fn announce(io: &SocketIo) {
+pub async fn announce<A: Adapter>(io: &SocketIo<A>) {
     let rooms = list(io).await;
     outgoing::broadcast(io.broadcast(), events::ROOMS_UPDATED, &(rooms,)).await;
 }
 
 /// `room:join`: joins (creating) a room; the ack carries its latest messages.
-async fn on_join(
-    io: SocketIo,
-    socket: SocketRef,
+async fn on_join<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
     TryData(name): TryData<String>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
@@ -89,7 +103,7 @@ async fn on_join(
             return outgoing::ack(ack, &reply);
         }
     };
-    let members = io.within(key(&name)).sockets().len();
+    let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: JoinedRoom { room: name, members, history } });
     announce(&io).await;
     if state.presence.rooms_changed(&socket) {
@@ -98,11 +112,11 @@ async fn on_join(
 }
 
 /// `room:leave`.
-async fn on_leave(
-    io: SocketIo,
-    socket: SocketRef,
+async fn on_leave<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
     TryData(name): TryData<String>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let name = match name.map_err(|_| invalid()).and_then(|n| room_name(&n)) {
@@ -110,7 +124,7 @@ async fn on_leave(
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     socket.leave(key(&name));
-    let members = io.within(key(&name)).sockets().len();
+    let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: RoomInfo { name, members } });
     announce(&io).await;
     if state.presence.rooms_changed(&socket) {
@@ -119,12 +133,12 @@ async fn on_leave(
 }
 
 /// `rooms:list`.
-async fn on_list(io: SocketIo, ack: AckSender) {
+async fn on_list<A: Adapter>(io: SocketIo<A>, ack: AckSender<A>) {
     outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 
 /// A socket left: its rooms' counts changed, and maybe who is online.
-async fn on_disconnect(io: SocketIo, socket: SocketRef, State(state): State<AppState>) {
+async fn on_disconnect<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, State(state): State<AppState>) {
     presence::disconnected(io.clone(), socket.clone(), State(state)).await;
     if !joined(&socket).is_empty() {
         socket.leave_all();

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tracing::info;
 
@@ -20,7 +21,7 @@ use crate::protocol::{AckErrorCode, AckReply, events};
 struct Withhold(Arc<AtomicBool>);
 
 /// Registers the handlers on a socket that just connected.
-pub fn register(socket: &SocketRef) {
+pub fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(Withhold::default());
     // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
     socket.on(events::REQUEST, observed(on_request));
@@ -30,26 +31,26 @@ pub fn register(socket: &SocketRef) {
     socket.on_fallback(observed(on_any_other));
 }
 
-fn withheld(socket: &SocketRef) -> bool {
+fn withheld<A: Adapter>(socket: &SocketRef<A>) -> bool {
     socket.extensions.get::<Withhold>().is_some_and(|w| w.0.load(Ordering::Relaxed))
 }
 
 /// The seed's `request`: logs both arguments (any JSON, as the tutorial's server takes) and
 /// acks `{ status: "ok" }`.
-async fn on_request(socket: SocketRef, TryData(args): TryData<(Value, Value)>, ack: AckSender) {
+async fn on_request<A: Adapter>(socket: SocketRef<A>, TryData(args): TryData<(Value, Value)>, ack: AckSender<A>) {
     answer_request(&socket, events::REQUEST, args, ack, REQUEST_STATUS);
 }
 
 /// The seed's `request2` (the promise flavour on the client): acks `{ status: "ok from request 2" }`.
-async fn on_request2(socket: SocketRef, TryData(args): TryData<(Value, Value)>, ack: AckSender) {
+async fn on_request2<A: Adapter>(socket: SocketRef<A>, TryData(args): TryData<(Value, Value)>, ack: AckSender<A>) {
     answer_request(&socket, events::REQUEST2, args, ack, REQUEST2_STATUS);
 }
 
-fn answer_request(
-    socket: &SocketRef,
+fn answer_request<A: Adapter>(
+    socket: &SocketRef<A>,
     event: &str,
     args: Result<(Value, Value), socketioxide::ParserError>,
-    ack: AckSender,
+    ack: AckSender<A>,
     status: &str,
 ) {
     let (arg1, arg2) = match args {
@@ -66,7 +67,7 @@ fn answer_request(
 }
 
 /// Tells the server to leave `request` and `request2` unanswered, or to answer again.
-async fn on_withhold(socket: SocketRef, TryData(withhold): TryData<bool>, ack: AckSender) {
+async fn on_withhold<A: Adapter>(socket: SocketRef<A>, TryData(withhold): TryData<bool>, ack: AckSender<A>) {
     let reply = match withhold {
         Ok(withhold) => {
             if let Some(w) = socket.extensions.get::<Withhold>() {
@@ -80,7 +81,7 @@ async fn on_withhold(socket: SocketRef, TryData(withhold): TryData<bool>, ack: A
 }
 
 /// A server-to-client ack: the server asks, the client answers, the server uses the answer.
-async fn on_rtt(socket: SocketRef) {
+async fn on_rtt<A: Adapter>(socket: SocketRef<A>) {
     let token = socket.id.to_string();
     let started = Instant::now();
     let answer: Option<String> = outgoing::ask(&socket, events::RTT_PROBE, &token, Duration::from_secs(5)).await;
@@ -91,7 +92,7 @@ async fn on_rtt(socket: SocketRef) {
 
 /// Every event without a handler (the seed's `catch-all-listeners` among them): logged,
 /// and acked `{ status: "ok", data: { event } }` when the sender asked for an ack.
-async fn on_any_other(socket: SocketRef, Event(event): Event, ack: AckSender) {
+async fn on_any_other<A: Adapter>(socket: SocketRef<A>, Event(event): Event, ack: AckSender<A>) {
     info!(sid = %socket.id, %event, "event without a handler");
     outgoing::ack(ack, &AckReply::Ok { data: UnhandledEvent { event: event.to_string() } });
 }

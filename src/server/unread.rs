@@ -1,6 +1,7 @@
 //! Unread counts: `read:mark` moves a user's last-read offset in a conversation (every tab
 //! and device of the session follows), `unread:list` counts what came after it.
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
@@ -32,10 +33,10 @@ pub fn valid_conversation(conversation: Conversation) -> Result<Conversation, Ac
 
 /// `read:mark`: the ack holds the mark kept (never lower than before); the user's other
 /// sockets receive `read:marked`.
-pub async fn on_read_mark(
-    socket: SocketRef,
+pub async fn on_read_mark<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(mark): TryData<ReadMark>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let reply = match mark_read(&socket, mark, &state).await {
@@ -50,8 +51,8 @@ pub async fn on_read_mark(
     outgoing::ack(ack, &reply);
 }
 
-async fn mark_read(
-    socket: &SocketRef,
+async fn mark_read<A: Adapter>(
+    socket: &SocketRef<A>,
     mark: Result<ReadMark, socketioxide::ParserError>,
     state: &AppState,
 ) -> Result<ReadMark, AckError> {
@@ -67,7 +68,7 @@ async fn mark_read(
 
 /// `unread:list`: the user's unread counts, for everyone, the rooms the socket is in and
 /// their private conversations.
-pub async fn on_unread_list(socket: SocketRef, ack: AckSender, State(state): State<AppState>) {
+pub async fn on_unread_list<A: Adapter>(socket: SocketRef<A>, ack: AckSender<A>, State(state): State<AppState>) {
     let reply: AckReply<Vec<UnreadCount>> = match users::current(&socket) {
         None => AckReply::from(no_session()),
         Some(user) => match state.store.unread(&user.user_id, &rooms::joined(&socket)).await {

@@ -8,6 +8,7 @@
 //! tab of both users.
 
 use sha2::{Digest, Sha256};
+use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::{info, warn};
@@ -31,7 +32,7 @@ pub fn room(user_id: &str) -> String {
 }
 
 /// The user behind `socket`, if it has a session.
-pub fn current(socket: &SocketRef) -> Option<UserInfo> {
+pub fn current<A: Adapter>(socket: &SocketRef<A>) -> Option<UserInfo> {
     socket.extensions.get::<CurrentUser>().map(|c| c.user)
 }
 
@@ -50,7 +51,7 @@ fn new_id() -> Result<String, getrandom::Error> {
 /// Before the CONNECT is answered: finds the user of the handshake's session id. An
 /// unknown or malformed one leaves the socket anonymous (the client learns it from
 /// [`events::SESSION`] and may choose a nickname again).
-pub async fn identify(socket: &SocketRef, auth: &HandshakeAuth, state: &AppState) {
+pub async fn identify<A: Adapter>(socket: &SocketRef<A>, auth: &HandshakeAuth, state: &AppState) {
     let Some(session_id) = auth.session_id.as_deref().filter(|id| is_id(id)) else { return };
     match state.store.user_by_session(&session_hash(session_id)).await {
         // The socket joins the user's room when it goes live (the writer), after its replay.
@@ -64,11 +65,11 @@ pub async fn identify(socket: &SocketRef, auth: &HandshakeAuth, state: &AppState
 
 /// `user:nickname`: chooses a nickname (creating the session of an anonymous socket) or
 /// changes it. The ack carries the [`Identity`]; everyone hears [`events::USER_RENAMED`].
-pub async fn on_nickname(
-    io: SocketIo,
-    socket: SocketRef,
+pub async fn on_nickname<A: Adapter>(
+    io: SocketIo<A>,
+    socket: SocketRef<A>,
     TryData(name): TryData<String>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
     let reply = match set_nickname(&io, &socket, name, &state).await {
@@ -82,9 +83,9 @@ pub async fn on_nickname(
     outgoing::ack(ack, &reply);
 }
 
-async fn set_nickname(
-    io: &SocketIo,
-    socket: &SocketRef,
+async fn set_nickname<A: Adapter>(
+    io: &SocketIo<A>,
+    socket: &SocketRef<A>,
     name: Result<String, socketioxide::ParserError>,
     state: &AppState,
 ) -> Result<Identity, AckError> {

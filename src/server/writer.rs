@@ -10,18 +10,25 @@
 //!
 //! It also makes commits cheap: what is queued while a transaction runs is stored
 //! together in the next one (group commit).
+//!
+//! With a shared store (PostgreSQL, several nodes) other nodes' writers store messages too.
+//! Then this task delivers to this node's sockets only, and from the database: after its
+//! own commits and whenever the store's [`Feed`] says another node committed, it reads
+//! what follows the last offset it delivered and broadcasts it locally, in offset order.
+//! The store makes offsets visible in order (docs/CLUSTER.md), so reading "after my last"
+//! never skips one.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use socketioxide::adapter::Adapter;
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::replay::{self, Pace};
-use super::store::{Inserted, MessageStore, NewMessage, StoreError};
+use super::replay::{self, ChatSocket, Pace};
+use super::store::{Feed, Inserted, MessageStore, NewMessage, StoreError};
 use super::{outgoing, rooms, users};
 use crate::protocol::{ChatMessage, SentMessage, UserInfo, events};
 
@@ -29,6 +36,13 @@ use crate::protocol::{ChatMessage, SentMessage, UserInfo, events};
 const MAX_BATCH: usize = 512;
 /// Commands waiting for the writer before senders wait too (back-pressure).
 const QUEUE: usize = 4096;
+/// Messages read per query when delivering other nodes' messages.
+const DELIVERY_PAGE: u32 = 500;
+/// With a shared store, how often the writer looks for messages even without a
+/// notification (one lost while the LISTEN connection was down, for example).
+const POLL: Duration = Duration::from_secs(1);
+/// Longest wait between two catch-up attempts for a socket.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// A message to store, owned (it crosses to the writer task).
 #[derive(Debug, Clone, Default)]
@@ -47,9 +61,21 @@ pub struct Message {
     pub recipient: Option<String>,
 }
 
+type Reply = oneshot::Sender<Result<SentMessage, String>>;
+
 enum Command {
-    Store { message: Message, reply: oneshot::Sender<Result<SentMessage, String>> },
-    GoLive { socket: SocketRef, after: i64, rooms: Vec<String>, done: oneshot::Sender<()> },
+    Store {
+        message: Message,
+        reply: Reply,
+    },
+    GoLive {
+        socket: Box<dyn ChatSocket>,
+        after: i64,
+        rooms: Vec<String>,
+        done: oneshot::Sender<()>,
+        /// Catch-ups that failed before this one (the store was down, the socket too slow).
+        attempt: u32,
+    },
 }
 
 /// Why the writer could not store a message.
@@ -73,15 +99,21 @@ pub struct Writer {
 /// The writer task, before it has the Socket.IO handle it broadcasts with.
 pub struct WriterTask {
     commands: mpsc::Receiver<Command>,
+    /// For catch-ups tried again later; weak, so the task still ends with the last [`Writer`].
+    retries: mpsc::WeakSender<Command>,
     store: MessageStore,
     broadcast_up_to: Arc<AtomicI64>,
+    /// Delivering from the store is failing (logged once, not at every poll).
+    delivery_failing: AtomicBool,
 }
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Command::Store { message, .. } => f.debug_struct("Store").field("message", message).finish(),
-            Command::GoLive { after, .. } => f.debug_struct("GoLive").field("after", after).finish(),
+            Command::GoLive { after, attempt, .. } => {
+                f.debug_struct("GoLive").field("after", after).field("attempt", attempt).finish()
+            }
         }
     }
 }
@@ -93,15 +125,21 @@ impl Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let broadcast_up_to = Arc::new(AtomicI64::new(latest));
         (
-            Self { commands: tx, broadcast_up_to: broadcast_up_to.clone() },
-            WriterTask { commands: rx, store, broadcast_up_to },
+            Self { commands: tx.clone(), broadcast_up_to: broadcast_up_to.clone() },
+            WriterTask {
+                commands: rx,
+                retries: tx.downgrade(),
+                store,
+                broadcast_up_to,
+                delivery_failing: AtomicBool::new(false),
+            },
         )
     }
 
-    /// The offset of the last message broadcast (or stored before the server started).
-    /// A socket connecting without an offset reads it before its CONNECT is answered and
-    /// goes live from there: whatever is broadcast after its CONNECT reaches it, even if the
-    /// writer puts it in the live audience a little later.
+    /// The offset of the last message delivered live on this node (or stored before the
+    /// server started). A socket connecting without an offset reads it before its CONNECT is
+    /// answered and goes live from there: whatever is broadcast after its CONNECT reaches it,
+    /// even if the writer puts it in the live audience a little later. Replays stop here.
     pub fn broadcast_up_to(&self) -> i64 {
         self.broadcast_up_to.load(Ordering::Acquire)
     }
@@ -116,10 +154,13 @@ impl Writer {
     }
 
     /// Sends `socket` what was stored after `after` that it may see, then puts it in its
-    /// `rooms` and in the live audience, with no broadcast in between.
-    pub async fn go_live(&self, socket: SocketRef, after: i64, rooms: Vec<String>) {
+    /// `rooms` and in the live audience, with no broadcast in between. When that fails (the
+    /// store is down, the socket's buffer is full), it is tried again, less and less often,
+    /// while the socket stays connected: returns once the socket is live or gone.
+    pub async fn go_live(&self, socket: impl ChatSocket, after: i64, rooms: Vec<String>) {
         let (done, finished) = oneshot::channel();
-        if self.commands.send(Command::GoLive { socket, after, rooms, done }).await.is_ok() {
+        let command = Command::GoLive { socket: Box::new(socket), after, rooms, done, attempt: 0 };
+        if self.commands.send(command).await.is_ok() {
             let _ = finished.await;
         }
     }
@@ -127,9 +168,29 @@ impl Writer {
 
 impl WriterTask {
     /// Runs until every [`Writer`] is dropped.
-    pub async fn run(mut self, io: SocketIo) {
+    pub async fn run<A: Adapter>(mut self, io: SocketIo<A>) {
+        let feed = self.store.feed().await;
+        let shared = feed.is_some();
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = self.commands.recv().await {
+        loop {
+            let first = tokio::select! {
+                // Senders first: a delivery poll must not keep them waiting.
+                biased;
+                command = self.commands.recv() => match command {
+                    Some(command) => command,
+                    None => break,
+                },
+                () = changed(feed.as_ref()), if shared => {
+                    self.deliver_new(&io).await;
+                    continue;
+                }
+                _ = poll.tick(), if shared => {
+                    self.deliver_new(&io).await;
+                    continue;
+                }
+            };
             batch.push(first);
             while batch.len() < MAX_BATCH {
                 match self.commands.try_recv() {
@@ -141,11 +202,10 @@ impl WriterTask {
             for command in batch.drain(..) {
                 match command {
                     Command::Store { message, reply } => stores.push((message, reply)),
-                    Command::GoLive { socket, after, rooms, done } => {
+                    Command::GoLive { socket, after, rooms, done, attempt } => {
                         // Stores queued before it are committed and broadcast first.
                         self.commit(&io, std::mem::take(&mut stores)).await;
-                        self.go_live(&socket, after, &rooms).await;
-                        let _ = done.send(());
+                        self.go_live(socket, after, rooms, done, attempt).await;
                     }
                 }
             }
@@ -154,7 +214,7 @@ impl WriterTask {
         debug!("writer stopped");
     }
 
-    async fn commit(&self, io: &SocketIo, stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>) {
+    async fn commit<A: Adapter>(&self, io: &SocketIo<A>, stores: Vec<(Message, Reply)>) {
         if stores.is_empty() {
             return;
         }
@@ -173,39 +233,104 @@ impl WriterTask {
             Ok(results) => results,
             Err(e) => return fail(stores, &e),
         };
+        let shared = self.store.is_shared();
         for ((_, reply), result) in stores.into_iter().zip(results) {
             // The handler needs only the offset: the message itself goes to the broadcast.
             match result {
                 Inserted::New(message) => {
                     let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
-                    broadcast(io, &message).await;
-                    self.broadcast_up_to.store(message.server_offset, Ordering::Release);
+                    if !shared {
+                        broadcast(io, &message, false).await;
+                        self.broadcast_up_to.store(message.server_offset, Ordering::Release);
+                    }
                 }
                 Inserted::Duplicate(server_offset) => {
                     let _ = reply.send(Ok(SentMessage { server_offset, duplicate: true }));
                 }
             }
         }
+        if shared {
+            // Other nodes may have committed offsets just before ours: deliver in order.
+            self.deliver_new(io).await;
+        }
     }
 
-    async fn go_live(&self, socket: &SocketRef, mut after: i64, rooms: &[String]) {
-        if let Err(e) = replay::send_after(socket, &self.store, &mut after, rooms, Pace::NeverWait).await {
-            // The client reconnects with its last offset and gets the rest then.
-            warn!(sid = %socket.id, error = %e, "catch-up stopped; the socket is told to come back");
-            let _ = socket.clone().disconnect();
-            return;
+    /// With a shared store: broadcasts to this node's sockets every message after the last
+    /// one delivered, in offset order, whichever node stored it.
+    async fn deliver_new<A: Adapter>(&self, io: &SocketIo<A>) {
+        loop {
+            let after = self.broadcast_up_to.load(Ordering::Acquire);
+            let page = match self.store.all_after(after, DELIVERY_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    if !self.delivery_failing.swap(true, Ordering::Relaxed) {
+                        warn!(error = %e, "cannot read new messages from the store; live delivery waits for it");
+                    }
+                    return;
+                }
+            };
+            if self.delivery_failing.swap(false, Ordering::Relaxed) {
+                info!("reading new messages from the store again");
+            }
+            for message in &page {
+                broadcast(io, message, true).await;
+                self.broadcast_up_to.store(message.server_offset, Ordering::Release);
+            }
+            if page.len() < DELIVERY_PAGE as usize {
+                return;
+            }
         }
-        socket.join(rooms::LIVE);
-        if let Some(user) = users::current(socket) {
-            socket.join(users::room(&user.user_id));
-        }
-        for room in rooms {
-            socket.join(rooms::key(room));
+    }
+
+    async fn go_live(
+        &self,
+        socket: Box<dyn ChatSocket>,
+        mut after: i64,
+        rooms: Vec<String>,
+        done: oneshot::Sender<()>,
+        attempt: u32,
+    ) {
+        let until = self.broadcast_up_to.load(Ordering::Acquire);
+        match replay::send_after(&*socket, &self.store, &mut after, until, &rooms, Pace::NeverWait).await {
+            Ok(()) => {
+                socket.go_live(&rooms);
+                let _ = done.send(());
+            }
+            Err(e) if socket.connected() => {
+                // Not a DISCONNECT: a client told "io server disconnect" never comes back.
+                // The socket stays, and is caught up again from where this stopped.
+                let delay = retry_delay(attempt);
+                warn!(sid = %socket.sid(), error = %e, attempt, "catch-up stopped; trying again in {delay:?}");
+                let retries = self.retries.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if let Some(queue) = retries.upgrade()
+                        && socket.connected()
+                    {
+                        let retry = Command::GoLive { socket, after, rooms, done, attempt: attempt + 1 };
+                        let _ = queue.send(retry).await;
+                    }
+                });
+            }
+            Err(e) => debug!(sid = %socket.sid(), error = %e, "catch-up stopped: the socket is gone"),
         }
     }
 }
 
-fn fail(stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>, error: &StoreError) {
+/// 100 ms, doubling with each attempt, at most [`MAX_RETRY_DELAY`].
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(16))).min(MAX_RETRY_DELAY)
+}
+
+/// Completes when the feed wakes up; never without one.
+async fn changed(feed: Option<&Feed>) {
+    match feed {
+        Some(feed) => feed.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn fail(stores: Vec<(Message, Reply)>, error: &StoreError) {
     warn!(%error, count = stores.len(), "storing messages failed");
     for (_, reply) in stores {
         let _ = reply.send(Err(error.to_string()));
@@ -213,8 +338,9 @@ fn fail(stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>, er
 }
 
 /// To every socket of its two users, to the members of its room, to every live socket but
-/// those in its except-room, or to every live socket.
-async fn broadcast(io: &SocketIo, message: &ChatMessage) {
+/// those in its except-room, or to every live socket; on this node only when `local` (each
+/// node delivers to its own).
+async fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage, local: bool) {
     let recipients = match (&message.room, &message.except) {
         _ if message.user.is_some() => {
             let recipient = message.user.as_deref().unwrap_or_default();
@@ -225,6 +351,7 @@ async fn broadcast(io: &SocketIo, message: &ChatMessage) {
         (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
         (None, None) => io.to(rooms::LIVE),
     };
+    let recipients = if local { recipients.local() } else { recipients };
     outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
 }
 

@@ -4,6 +4,7 @@
 //! `end2end/`; these tests reach what those cannot pin down, such as the writer's ordering.
 
 mod chat;
+mod cluster;
 mod history;
 mod replay;
 mod rooms;

@@ -124,8 +124,12 @@ test.describe("bad input", () => {
   });
 });
 
-test("GET /healthz answers ok", async ({ server, request }) => {
+test("GET /healthz answers ok, with the store and the adapter", async ({ server, request }) => {
   const response = await request.get(`${server.url}/healthz`);
   expect(response.status()).toBe(200);
-  expect(await response.text()).toBe("ok");
+  expect(await response.json()).toEqual({
+    status: "ok",
+    store: { kind: "sqlite", ok: true },
+    adapter: { kind: "local", ok: true },
+  });
 });

@@ -23,7 +23,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use axum::http::Request;
 use serde::Serialize;
-use socketioxide::adapter::LocalAdapter;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::handler::{DisconnectHandler, MessageHandler};
 use socketioxide::operators::BroadcastOperators;
@@ -63,7 +63,7 @@ struct Watched(Admin);
 
 /// A connect middleware for every namespace but `/admin`: the socket learns its admin and
 /// when it was created.
-pub async fn attach(socket: SocketRef, State(Hooks(admin)): State<Hooks>) -> Result<(), Infallible> {
+pub async fn attach<A: Adapter>(socket: SocketRef<A>, State(Hooks(admin)): State<Hooks>) -> Result<(), Infallible> {
     if let Some(admin) = admin {
         socket.extensions.insert(Issued(SystemTime::now()));
         socket.extensions.insert(Watched(admin));
@@ -71,7 +71,7 @@ pub async fn attach(socket: SocketRef, State(Hooks(admin)): State<Hooks>) -> Res
     Ok(())
 }
 
-fn admin_of(socket: &Socket) -> Option<Admin> {
+fn admin_of<A: Adapter>(socket: &Socket<A>) -> Option<Admin> {
     if !watching() {
         return None;
     }
@@ -87,12 +87,13 @@ pub fn observed<H>(handler: H) -> Observed<H> {
 #[derive(Clone)]
 pub struct Observed<H>(H);
 
-impl<T, H> MessageHandler<LocalAdapter, T> for Observed<H>
+impl<A, T, H> MessageHandler<A, T> for Observed<H>
 where
+    A: Adapter,
     T: Send + Sync + 'static,
-    H: MessageHandler<LocalAdapter, T>,
+    H: MessageHandler<A, T>,
 {
-    fn call(&self, socket: Arc<Socket>, value: Value, ack_id: Option<i64>) {
+    fn call(&self, socket: Arc<Socket<A>>, value: Value, ack_id: Option<i64>) {
         if let Some(admin) = admin_of(&socket) {
             received(&admin, &socket, &value);
         }
@@ -101,7 +102,7 @@ where
 }
 
 /// `event_received` and the incoming counts.
-fn received(admin: &Admin, socket: &Socket, value: &Value) {
+fn received<A: Adapter>(admin: &Admin, socket: &Socket<A>, value: &Value) {
     admin.events().push(AggregatedKind::PacketsIn, None, 1);
     admin.events().push(AggregatedKind::BytesIn, None, packet_size(value) as u64);
     if admin.development()
@@ -120,23 +121,24 @@ pub fn observed_disconnect<H>(handler: H) -> ObservedDisconnect<H> {
 /// See [`observed_disconnect`].
 pub struct ObservedDisconnect<H>(H);
 
-impl<T, H> DisconnectHandler<LocalAdapter, T> for ObservedDisconnect<H>
+impl<A, T, H> DisconnectHandler<A, T> for ObservedDisconnect<H>
 where
+    A: Adapter,
     T: Send + Sync + 'static,
-    H: DisconnectHandler<LocalAdapter, T>,
+    H: DisconnectHandler<A, T>,
 {
-    fn call_with_defer(&self, socket: Arc<Socket>, reason: DisconnectReason, defer: fn(Arc<Socket>)) {
+    fn call_with_defer(&self, socket: Arc<Socket<A>>, reason: DisconnectReason, defer: fn(Arc<Socket<A>>)) {
         disconnected(&socket, reason);
         self.0.call_with_defer(socket, reason, defer);
     }
 }
 
 /// The disconnect handler of a namespace that has none of its own.
-pub async fn on_disconnect(socket: SocketRef, reason: DisconnectReason) {
+pub async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, reason: DisconnectReason) {
     disconnected(&socket, reason);
 }
 
-fn disconnected(socket: &Socket, reason: DisconnectReason) {
+fn disconnected<A: Adapter>(socket: &Socket<A>, reason: DisconnectReason) {
     // Told even with no admin watching: the watch forgets the socket either way.
     if let Some(Watched(admin)) = socket.extensions.get::<Watched>() {
         admin.watch().disconnected(&admin, socket.ns(), &socket.id.to_string(), reason_text(reason));
@@ -157,7 +159,7 @@ pub fn reason_text(reason: DisconnectReason) -> &'static str {
 }
 
 /// `outgoing::emit`: `event_sent` and the outgoing counts for one socket.
-pub fn sent<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
+pub fn sent<A: Adapter, T: Serialize + ?Sized>(socket: &SocketRef<A>, event: &str, data: &T) {
     let Some(admin) = admin_of(socket) else { return };
     if let Some((arguments, size)) = Arguments::of_emit(event, data) {
         tell_sent(&admin, socket, &arguments, size);
@@ -166,7 +168,7 @@ pub fn sent<T: Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
 
 /// `outgoing::broadcast`: as [`sent`], for each socket `to` selects (socket.io calls
 /// `onAnyOutgoing` for each recipient of a broadcast too).
-pub fn broadcast<T: Serialize + ?Sized>(to: &BroadcastOperators, event: &str, data: &T) {
+pub fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: &BroadcastOperators<A>, event: &str, data: &T) {
     if !watching() {
         return;
     }
@@ -178,7 +180,7 @@ pub fn broadcast<T: Serialize + ?Sized>(to: &BroadcastOperators, event: &str, da
     }
 }
 
-fn tell_sent(admin: &Admin, socket: &Socket, arguments: &Arguments, size: usize) {
+fn tell_sent<A: Adapter>(admin: &Admin, socket: &Socket<A>, arguments: &Arguments, size: usize) {
     admin.events().push(AggregatedKind::PacketsOut, None, 1);
     admin.events().push(AggregatedKind::BytesOut, None, size as u64);
     if admin.development() {

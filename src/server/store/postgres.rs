@@ -1,0 +1,361 @@
+//! The shared store: PostgreSQL through sqlx, for any number of nodes.
+//!
+//! Offsets never skip (docs/CLUSTER.md): each transaction that stores messages first takes
+//! the transaction-scoped advisory lock [`OFFSET_LOCK`], then draws its ids from the
+//! sequence, inserts and commits; the lock is released only once the commit is visible. So
+//! the transaction holding 105 cannot even draw its id before the one holding 104 has
+//! committed (or rolled back), and a reader that sees 105 has already been able to see 104.
+//! The commit also sends `NOTIFY` on [`CHANNEL`] (delivered at commit), which wakes every
+//! node's [`Feed`]: each node then reads what follows its last delivered offset, in order.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use super::{COLUMNS, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, redacted, stored};
+use crate::protocol::{ChatMessage, Conversation, UserInfo};
+
+/// The advisory lock every writer of every node holds from drawing its ids to its commit
+/// ("sockchat" in ASCII: any number no other application uses on the database).
+pub const OFFSET_LOCK: i64 = 0x736f_636b_6368_6174;
+
+/// The `LISTEN`/`NOTIFY` channel announcing new messages (the payload is the last offset).
+pub const CHANNEL: &str = "socket_chat_messages";
+
+/// Longest a query waits for a connection: when PostgreSQL is down, senders get an
+/// `unavailable` ack after this rather than waiting for ever.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The PostgreSQL store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies the migrations (sqlx takes a lock for that, so nodes
+    /// starting together migrate once).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect { url: redacted(url), source })?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Stores messages in one transaction under the offset lock, each once per
+    /// `client_offset`; one result per message, in order.
+    pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
+        self.insert_many_paused(messages, async {}).await
+    }
+
+    /// [`insert_many`](Self::insert_many), awaiting `before_commit` with the transaction
+    /// open and the lock held: the interleaving test holds one node's commit this way.
+    #[doc(hidden)]
+    pub async fn insert_many_paused(
+        &self,
+        messages: &[NewMessage<'_>],
+        before_commit: impl Future<Output = ()>,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let sent_at = now_millis();
+        let mut tx = self.pool.begin().await?;
+        // Before any id is drawn: ids are then drawn and committed one transaction at a time.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(OFFSET_LOCK).execute(&mut *tx).await?;
+        let mut results = Vec::with_capacity(messages.len());
+        let mut last = None;
+        for new in messages {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, \
+                 recipient_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
+            )
+            .bind(new.content)
+            .bind(new.client_offset)
+            .bind(sent_at)
+            .bind(new.room)
+            .bind(new.except)
+            .bind(new.author.map(|a| a.user_id.as_str()))
+            .bind(new.author.map(|a| a.nickname.as_str()))
+            .bind(new.recipient)
+            .fetch_optional(&mut *tx)
+            .await?;
+            results.push(match id {
+                Some(id) => {
+                    last = Some(id);
+                    Inserted::New(stored(new, id, sent_at))
+                }
+                None => Inserted::Duplicate(
+                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = $1")
+                        .bind(new.client_offset)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+            });
+        }
+        if let Some(last) = last {
+            // Delivered to the listeners when (and only if) the transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(last.to_string()).execute(&mut *tx).await?;
+        }
+        before_commit.await;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// See [`MessageStore::after`](super::MessageStore::after).
+    pub async fn after(
+        &self,
+        server_offset: i64,
+        until: i64,
+        rooms: &[String],
+        me: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE id > $1 AND id <= $4 AND ( \
+                (room IS NULL AND recipient_id IS NULL AND (except_room IS NULL OR except_room <> ALL($2))) \
+                OR room = ANY($2) \
+                OR (recipient_id IS NOT NULL AND (recipient_id = $5 OR author_id = $5)) \
+             ) ORDER BY id LIMIT $3"
+        ))
+        .bind(server_offset)
+        .bind(rooms)
+        .bind(i64::from(limit))
+        .bind(until)
+        .bind(me)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::all_after`](super::MessageStore::all_after).
+    pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id > $1 ORDER BY id LIMIT $2"))
+                .bind(server_offset)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::page`](super::MessageStore::page).
+    pub async fn page(&self, of: PageOf<'_>, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        let filter = match of {
+            PageOf::Everyone => "room IS NULL AND recipient_id IS NULL",
+            PageOf::Room(_) => "room = $3",
+            PageOf::Private { .. } => "((recipient_id = $3 AND author_id = $4) OR (recipient_id = $4 AND author_id = $3))",
+        };
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE {filter} AND id < $1 ORDER BY id DESC LIMIT $2");
+        let mut query = sqlx::query_as(&sql).bind(before.unwrap_or(i64::MAX)).bind(i64::from(limit));
+        match of {
+            PageOf::Everyone => {}
+            PageOf::Room(room) => query = query.bind(room),
+            PageOf::Private { me, peer } => query = query.bind(me).bind(peer),
+        }
+        let mut rows: Vec<Row> = query.fetch_all(&self.pool).await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::user_by_session`](super::MessageStore::user_by_session).
+    pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = $1")
+            .bind(session_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
+    }
+
+    /// See [`MessageStore::user`](super::MessageStore::user).
+    pub async fn user(&self, user_id: &str) -> Result<Option<UserInfo>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
+    }
+
+    /// See [`MessageStore::create_user`](super::MessageStore::create_user).
+    pub async fn create_user(&self, user: &UserInfo, session_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (user_id, session_hash, nickname, created_at, joined_offset) \
+             VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(id), 0) FROM messages))",
+        )
+        .bind(&user.user_id)
+        .bind(session_hash)
+        .bind(&user.nickname)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// See [`MessageStore::rename_user`](super::MessageStore::rename_user).
+    pub async fn rename_user(&self, user: &UserInfo) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET nickname = $1 WHERE user_id = $2")
+            .bind(&user.nickname)
+            .bind(&user.user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the highest of the mark and `offset`; returns it.
+    pub async fn mark_read(&self, user_id: &str, key: &str, offset: i64) -> Result<i64, StoreError> {
+        let last_read: i64 = sqlx::query_scalar(
+            "INSERT INTO read_marks (user_id, conversation, last_read) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, conversation) DO UPDATE \
+             SET last_read = GREATEST(read_marks.last_read, excluded.last_read) RETURNING last_read",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(offset)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(last_read)
+    }
+
+    /// The mark of `user_id` in the conversation `key`, if any.
+    pub async fn read_mark(&self, user_id: &str, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last_read FROM read_marks WHERE user_id = $1 AND conversation = $2")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The latest offset when `user_id` arrived (0 for an unknown user).
+    pub async fn joined_offset(&self, user_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE((SELECT joined_offset FROM users WHERE user_id = $1), 0)::bigint")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Everyone `user_id` has a private conversation with, by nickname.
+    pub async fn peers(&self, user_id: &str) -> Result<Vec<UserInfo>, StoreError> {
+        let peers: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.user_id, u.nickname FROM users u WHERE u.user_id IN ( \
+                SELECT CASE WHEN author_id = $1 THEN recipient_id ELSE author_id END FROM messages \
+                WHERE recipient_id IS NOT NULL AND (author_id = $1 OR recipient_id = $1)) ORDER BY u.nickname",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(peers.into_iter().map(|(user_id, nickname)| UserInfo { user_id, nickname }).collect())
+    }
+
+    /// Messages from others after `last_read` in `conversation`, for `user_id`.
+    pub async fn count_unread(&self, user_id: &str, conversation: &Conversation, last_read: i64) -> Result<i64, StoreError> {
+        let filter = match conversation {
+            Conversation::Everyone => "room IS NULL AND recipient_id IS NULL",
+            Conversation::Room(_) => "room = $3",
+            Conversation::User(_) => "recipient_id = $2 AND author_id = $3",
+        };
+        let sql = format!(
+            "SELECT COUNT(*)::bigint FROM messages WHERE {filter} AND id > $1 AND (author_id IS NULL OR author_id <> $2)"
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(last_read).bind(user_id);
+        match conversation {
+            Conversation::Everyone => {}
+            Conversation::Room(key) | Conversation::User(key) => query = query.bind(key),
+        }
+        Ok(query.fetch_one(&self.pool).await?)
+    }
+
+    /// The offset of the latest message (0 when there is none).
+    pub async fn latest_offset(&self) -> Result<i64, StoreError> {
+        let latest: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0)::bigint FROM messages").fetch_one(&self.pool).await?;
+        Ok(latest)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts listening for other nodes' commits.
+    pub fn feed(&self) -> Feed {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(listen(self.pool.clone(), wake.clone()));
+        Feed { wake, task }
+    }
+
+    /// Waits for queries in flight, then closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Wakes up when messages may have been stored by any node.
+///
+/// Backed by `LISTEN` on one connection of its own, which sqlx re-establishes (and listens
+/// again) after PostgreSQL comes back; a wake-up is also given on every reconnection,
+/// since notifications sent meanwhile are lost. The writer polls as well, slowly, so a
+/// notification lost any other way delays a message but never loses it.
+pub struct Feed {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Feed {
+    /// Completes at the next notification (or at once if one came since the last call).
+    pub async fn changed(&self) {
+        self.wake.notified().await;
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn listen(pool: PgPool, wake: Arc<Notify>) {
+    let mut listener = loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => break listener,
+                Err(e) => warn!(error = %e, "cannot LISTEN for new messages; retrying"),
+            },
+            Err(e) => warn!(error = %e, "cannot LISTEN for new messages; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let mut lost = false;
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(_)) => {
+                if lost {
+                    info!("listening for new messages again");
+                    lost = false;
+                }
+                wake.notify_one();
+            }
+            Ok(None) => {
+                // The connection dropped; the next call reconnects. Look at the table anyway.
+                if !lost {
+                    warn!("lost the LISTEN connection to PostgreSQL; reconnecting");
+                    lost = true;
+                }
+                wake.notify_one();
+            }
+            Err(e) => {
+                if !lost {
+                    warn!(error = %e, "cannot LISTEN for new messages; retrying");
+                    lost = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

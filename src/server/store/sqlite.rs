@@ -1,0 +1,260 @@
+//! The embedded store: SQLite through sqlx, one pool for the whole process, one writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{COLUMNS, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, stored};
+use crate::protocol::{ChatMessage, Conversation, UserInfo};
+
+/// The embedded store: one SQLite file, one pool for the whole process.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database at `url` and applies the migrations.
+    ///
+    /// SQLite runs in WAL mode with `synchronous = NORMAL`: a commit is durable once it
+    /// returns as far as the process is concerned (a `kill -9` loses nothing committed),
+    /// without an fsync per message; only an OS crash can lose the last commits.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let path = options.get_filename();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+        }
+        // An in-memory database lives in one connection; a file serves concurrent readers.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool =
+            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 4 }).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Stores messages in one transaction (one commit for the lot: the writer's group
+    /// commit, and seeding), each once per `client_offset`; one result per message, in order.
+    pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
+        let sent_at = now_millis();
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(messages.len());
+        for new in messages {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, \
+                 recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
+            )
+            .bind(new.content)
+            .bind(new.client_offset)
+            .bind(sent_at)
+            .bind(new.room)
+            .bind(new.except)
+            .bind(new.author.map(|a| a.user_id.as_str()))
+            .bind(new.author.map(|a| a.nickname.as_str()))
+            .bind(new.recipient)
+            .fetch_optional(&mut *tx)
+            .await?;
+            results.push(match id {
+                Some(id) => Inserted::New(stored(new, id, sent_at)),
+                None => Inserted::Duplicate(
+                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
+                        .bind(new.client_offset)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+            });
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// See [`MessageStore::after`](super::MessageStore::after).
+    pub async fn after(
+        &self,
+        server_offset: i64,
+        until: i64,
+        rooms: &[String],
+        me: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rooms = serde_json::to_string(rooms).unwrap_or_else(|_| "[]".into());
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE id > ?1 AND id <= ?4 AND ( \
+                (room IS NULL AND recipient_id IS NULL \
+                  AND (except_room IS NULL OR except_room NOT IN (SELECT value FROM json_each(?2)))) \
+                OR room IN (SELECT value FROM json_each(?2)) \
+                OR (recipient_id IS NOT NULL AND (recipient_id = ?5 OR author_id = ?5)) \
+             ) ORDER BY id LIMIT ?3"
+        ))
+        .bind(server_offset)
+        .bind(rooms)
+        .bind(limit)
+        .bind(until)
+        .bind(me)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::all_after`](super::MessageStore::all_after).
+    pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?"))
+                .bind(server_offset)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::page`](super::MessageStore::page).
+    pub async fn page(&self, of: PageOf<'_>, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
+        let filter = match of {
+            PageOf::Everyone => "room IS NULL AND recipient_id IS NULL",
+            PageOf::Room(_) => "room = ?3",
+            PageOf::Private { .. } => "((recipient_id = ?3 AND author_id = ?4) OR (recipient_id = ?4 AND author_id = ?3))",
+        };
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE {filter} AND id < ?1 ORDER BY id DESC LIMIT ?2");
+        let mut query = sqlx::query_as(&sql).bind(before.unwrap_or(i64::MAX)).bind(limit);
+        match of {
+            PageOf::Everyone => {}
+            PageOf::Room(room) => query = query.bind(room),
+            PageOf::Private { me, peer } => query = query.bind(me).bind(peer),
+        }
+        let mut rows: Vec<Row> = query.fetch_all(&self.pool).await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// See [`MessageStore::user_by_session`](super::MessageStore::user_by_session).
+    pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = ?")
+            .bind(session_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
+    }
+
+    /// See [`MessageStore::user`](super::MessageStore::user).
+    pub async fn user(&self, user_id: &str) -> Result<Option<UserInfo>, StoreError> {
+        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
+    }
+
+    /// See [`MessageStore::create_user`](super::MessageStore::create_user).
+    pub async fn create_user(&self, user: &UserInfo, session_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (user_id, session_hash, nickname, created_at, joined_offset) \
+             VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM messages))",
+        )
+        .bind(&user.user_id)
+        .bind(session_hash)
+        .bind(&user.nickname)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// See [`MessageStore::rename_user`](super::MessageStore::rename_user).
+    pub async fn rename_user(&self, user: &UserInfo) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET nickname = ? WHERE user_id = ?")
+            .bind(&user.nickname)
+            .bind(&user.user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps the highest of the mark and `offset`; returns it.
+    pub async fn mark_read(&self, user_id: &str, key: &str, offset: i64) -> Result<i64, StoreError> {
+        let (last_read,): (i64,) = sqlx::query_as(
+            "INSERT INTO read_marks (user_id, conversation, last_read) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, conversation) DO UPDATE SET last_read = MAX(last_read, excluded.last_read) \
+             RETURNING last_read",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(offset)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(last_read)
+    }
+
+    /// The mark of `user_id` in the conversation `key`, if any.
+    pub async fn read_mark(&self, user_id: &str, key: &str) -> Result<Option<i64>, StoreError> {
+        let mark: Option<(i64,)> = sqlx::query_as("SELECT last_read FROM read_marks WHERE user_id = ? AND conversation = ?")
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(mark.map(|(m,)| m))
+    }
+
+    /// The latest offset when `user_id` arrived (0 for an unknown user).
+    pub async fn joined_offset(&self, user_id: &str) -> Result<i64, StoreError> {
+        let (offset,): (i64,) = sqlx::query_as("SELECT COALESCE((SELECT joined_offset FROM users WHERE user_id = ?), 0)")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(offset)
+    }
+
+    /// Everyone `user_id` has a private conversation with, by nickname.
+    pub async fn peers(&self, user_id: &str) -> Result<Vec<UserInfo>, StoreError> {
+        let peers: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.user_id, u.nickname FROM users u WHERE u.user_id IN ( \
+                SELECT CASE WHEN author_id = ?1 THEN recipient_id ELSE author_id END FROM messages \
+                WHERE recipient_id IS NOT NULL AND (author_id = ?1 OR recipient_id = ?1)) ORDER BY u.nickname",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(peers.into_iter().map(|(user_id, nickname)| UserInfo { user_id, nickname }).collect())
+    }
+
+    /// Messages from others after `last_read` in `conversation`, for `user_id`.
+    pub async fn count_unread(&self, user_id: &str, conversation: &Conversation, last_read: i64) -> Result<i64, StoreError> {
+        let filter = match conversation {
+            Conversation::Everyone => "room IS NULL AND recipient_id IS NULL",
+            Conversation::Room(_) => "room = ?3",
+            Conversation::User(_) => "recipient_id = ?2 AND author_id = ?3",
+        };
+        let sql = format!("SELECT COUNT(*) FROM messages WHERE {filter} AND id > ?1 AND (author_id IS NULL OR author_id <> ?2)");
+        let mut query = sqlx::query_as(&sql).bind(last_read).bind(user_id);
+        match conversation {
+            Conversation::Everyone => {}
+            Conversation::Room(key) | Conversation::User(key) => query = query.bind(key),
+        }
+        let (count,): (i64,) = query.fetch_one(&self.pool).await?;
+        Ok(count)
+    }
+
+    /// The offset of the latest message (0 when there is none).
+    pub async fn latest_offset(&self) -> Result<i64, StoreError> {
+        let (latest,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM messages").fetch_one(&self.pool).await?;
+        Ok(latest)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Waits for queries in flight, then closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
