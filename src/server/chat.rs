@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use super::admin::hooks::observed;
+use super::limits::guarded;
 use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, rooms, tutorial};
@@ -33,10 +34,11 @@ pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Resul
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
     socket.extensions.insert(GoneLive(Arc::new(live)));
-    // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
-    socket.on(events::CHAT_MESSAGE, observed(on_chat_message));
-    socket.on(events::TYPING, observed(on_typing));
-    socket.on(events::MESSAGES_HISTORY, observed(history::on_history));
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // (src/server/admin/hooks.rs).
+    socket.on(events::CHAT_MESSAGE, guarded(observed(on_chat_message)));
+    socket.on(events::TYPING, guarded(observed(on_typing)));
+    socket.on(events::MESSAGES_HISTORY, guarded(observed(history::on_history)));
     rooms::register(&socket);
     tutorial::register(&socket);
     Ok(())

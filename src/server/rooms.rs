@@ -8,6 +8,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
+use super::limits::guarded;
 use super::{AppState, history, outgoing};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, events};
@@ -30,10 +31,11 @@ pub fn joined(socket: &SocketRef) -> Vec<String> {
 
 /// Registers the room handlers on a socket that just connected.
 pub fn register(socket: &SocketRef) {
-    // observed(): the Admin UI's event_received and socket_disconnected (src/server/admin/hooks.rs).
-    socket.on(events::ROOM_JOIN, observed(on_join));
-    socket.on(events::ROOM_LEAVE, observed(on_leave));
-    socket.on(events::ROOMS_LIST, observed(on_list));
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // and socket_disconnected (src/server/admin/hooks.rs).
+    socket.on(events::ROOM_JOIN, guarded(observed(on_join)));
+    socket.on(events::ROOM_LEAVE, guarded(observed(on_leave)));
+    socket.on(events::ROOMS_LIST, guarded(observed(on_list)));
     socket.on_disconnect(observed_disconnect(on_disconnect));
 }
 
@@ -76,6 +78,12 @@ async fn on_join(
         Ok(name) => name,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
+    let joined = joined(&socket);
+    let max = state.config.max_rooms_per_socket;
+    if !joined.contains(&name) && joined.len() >= max {
+        let error = AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
+        return outgoing::ack(ack, &AckReply::<()>::from(error));
+    }
     // Join first, then read: a message sent in between arrives live and is in the history
     // too (the client keeps one copy per offset) rather than in neither.
     socket.join(key(&name));

@@ -5,7 +5,10 @@
 
 mod chat;
 mod history;
+mod hostile;
+mod limits;
 mod replay;
 mod rooms;
+mod raw;
 mod support;
 mod writer;
