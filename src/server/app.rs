@@ -2,6 +2,8 @@
 //! tutorial's own page and the Admin UI, and Socket.IO as the outermost layer on the same
 //! port (only the official client's files are answered before it).
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
@@ -33,6 +35,8 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
         // disconnected (src/server/writer.rs); it catches up when it comes back. The channel
         // allocates as it fills, so idle sockets pay nothing.
         .max_buffer_size(config.max_queued_packets)
+        .ping_interval(Duration::from_millis(config.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
         .ws_read_buffer_size(WS_READ_BUFFER)
         // Hostile input (README, "Limits and security"): a bigger frame or message closes
         // the WebSocket (1009), a bigger polling payload gets 413.

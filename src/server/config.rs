@@ -94,6 +94,13 @@ pub struct Cli {
     /// disconnected (it catches up when it comes back).
     #[arg(long)]
     pub max_queued_packets: Option<usize>,
+    /// Milliseconds between Engine.IO pings (a client that does not answer in time is
+    /// dropped; so is one whose ping cannot be queued).
+    #[arg(long)]
+    pub ping_interval_ms: Option<u64>,
+    /// Milliseconds a client has to answer a ping.
+    #[arg(long)]
+    pub ping_timeout_ms: Option<u64>,
     /// What to do; serving when absent.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -182,6 +189,10 @@ pub struct ChatConfig {
     /// Packets that may wait for one socket; past it, a socket that does not read is
     /// disconnected.
     pub max_queued_packets: usize,
+    /// Milliseconds between Engine.IO pings.
+    pub ping_interval_ms: u64,
+    /// Milliseconds a client has to answer a ping.
+    pub ping_timeout_ms: u64,
 }
 
 impl Default for ChatConfig {
@@ -211,6 +222,9 @@ impl Default for ChatConfig {
             ip_event_burst: 5000,
             flood_disconnect_after: 100,
             max_queued_packets: 1024,
+            // socket.io's defaults.
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
         }
     }
 }
@@ -358,7 +372,9 @@ impl Config {
             ip_events_per_second,
             ip_event_burst,
             flood_disconnect_after,
-            max_queued_packets
+            max_queued_packets,
+            ping_interval_ms,
+            ping_timeout_ms
         );
         check_limits(&chat)?;
         if chat.max_message_bytes == 0 {
@@ -400,6 +416,9 @@ fn check_limits(chat: &ChatConfig) -> Result<(), ConfigError> {
     }
     if chat.flood_disconnect_after == 0 {
         return Err(ConfigError::Invalid("flood-disconnect-after must be at least 1"));
+    }
+    if chat.ping_interval_ms < 100 || chat.ping_timeout_ms < 100 {
+        return Err(ConfigError::Invalid("ping-interval-ms and ping-timeout-ms must be at least 100"));
     }
     if chat.max_queued_packets < 64 {
         return Err(ConfigError::Invalid("max-queued-packets must be at least 64"));

@@ -74,6 +74,25 @@ pub async fn broadcast<T: Serialize + ?Sized>(to: BroadcastOperators, event: &st
     }
 }
 
+/// Emits `event` to each socket `to` selects, one by one, never waiting; returns the sockets
+/// whose outgoing queue was full (they did not get it). For the writer, which must know
+/// exactly who missed a message: socketioxide's broadcast drops it for a full socket and
+/// does not say which.
+pub fn broadcast_each<T: Serialize + ?Sized>(to: BroadcastOperators, event: &str, data: &T) -> Vec<SocketRef> {
+    debug!(target: "socket_chat::outgoing", event, "broadcast");
+    admin::hooks::broadcast(&to, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
+    let mut full = Vec::new();
+    for socket in to.sockets() {
+        match socket.emit(event, data) {
+            Ok(()) => {}
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => full.push(socket),
+            // Gone: its disconnect handler cleans up.
+            Err(e) => debug!(sid = %socket.id, event, error = %e, "emit failed: the socket is gone"),
+        }
+    }
+    full
+}
+
 /// Answers an event with `reply`, if its sender asked for an ack (the tutorial's clients
 /// do not always). A reply that cannot be sent is logged: the client will see its timeout.
 pub fn ack<T: Serialize + ?Sized>(ack: AckSender, reply: &T) {

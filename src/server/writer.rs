@@ -69,6 +69,9 @@ pub struct Writer {
 /// The writer task, before it has the Socket.IO handle it broadcasts with.
 pub struct WriterTask {
     commands: mpsc::Receiver<Command>,
+    /// Its own queue, for the catch-up of a socket that fell behind (weak: the task still
+    /// stops once every [`Writer`] is dropped).
+    again: mpsc::WeakSender<Command>,
     store: MessageStore,
     broadcast_up_to: Arc<AtomicI64>,
 }
@@ -89,8 +92,8 @@ impl Writer {
         let (tx, rx) = mpsc::channel(QUEUE);
         let broadcast_up_to = Arc::new(AtomicI64::new(latest));
         (
-            Self { commands: tx, broadcast_up_to: broadcast_up_to.clone() },
-            WriterTask { commands: rx, store, broadcast_up_to },
+            Self { commands: tx.clone(), broadcast_up_to: broadcast_up_to.clone() },
+            WriterTask { again: tx.downgrade(), commands: rx, store, broadcast_up_to },
         )
     }
 
@@ -172,7 +175,9 @@ impl WriterTask {
             match result {
                 Inserted::New(message) => {
                     let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
-                    broadcast(io, &message).await;
+                    for socket in broadcast(io, &message) {
+                        self.fell_behind(socket, message.server_offset);
+                    }
                     self.broadcast_up_to.store(message.server_offset, Ordering::Release);
                 }
                 Inserted::Duplicate(server_offset) => {
@@ -182,11 +187,48 @@ impl WriterTask {
         }
     }
 
+    /// `socket` did not get message `missed`: its queue is full (it reads slower than the
+    /// chat goes). Nothing newer may reach it before that one, or its last offset would skip
+    /// it: it leaves the live audience and its rooms at once, then catches up from the store
+    /// on its own task (waiting as long as it needs) and goes live again through the writer,
+    /// as a reconnecting socket does. One that does not read at all is closed meanwhile by
+    /// the heartbeat (its ping cannot be queued), and catches up when it comes back.
+    fn fell_behind(&self, socket: SocketRef, missed: i64) {
+        let rooms = rooms::joined(&socket);
+        socket.leave_all();
+        warn!(sid = %socket.id, missed, "outgoing queue full: the socket leaves the live audience and catches up");
+        self.catch_up_later(socket, missed - 1, rooms);
+    }
+
+    /// Sends `socket` what was stored after `after`, on its own task and at its pace, then
+    /// lets it go live through the writer (which may hand it back here if it is still
+    /// behind). Ends when the socket is gone.
+    fn catch_up_later(&self, socket: SocketRef, mut after: i64, rooms: Vec<String>) {
+        let store = self.store.clone();
+        let again = self.again.clone();
+        tokio::spawn(async move {
+            match replay::send_after(&socket, &store, &mut after, &rooms, Pace::Wait).await {
+                // The writer's part reads the store again from where this stopped.
+                Ok(()) | Err(replay::ReplayError::Store(_)) => {}
+                Err(replay::ReplayError::TooSlow) => return debug!(sid = %socket.id, "gone before catching up"),
+            }
+            if let Some(commands) = again.upgrade() {
+                let (done, finished) = oneshot::channel();
+                if commands.send(Command::GoLive { socket, after, rooms, done }).await.is_ok() {
+                    let _ = finished.await;
+                }
+            }
+        });
+    }
+
     async fn go_live(&self, socket: &SocketRef, mut after: i64, rooms: &[String]) {
         if let Err(e) = replay::send_after(socket, &self.store, &mut after, rooms, Pace::NeverWait).await {
-            // The client reconnects with its last offset and gets the rest then.
-            warn!(sid = %socket.id, error = %e, "catch-up stopped; the socket is told to come back");
-            let _ = socket.clone().disconnect();
+            // Still behind (or the store failed): another round at its own pace. A socket
+            // that is gone ends it there.
+            debug!(sid = %socket.id, error = %e, after, "catch-up not finished; another round");
+            if socket.connected() {
+                self.catch_up_later(socket.clone(), after, rooms.to_vec());
+            }
             return;
         }
         socket.join(rooms::LIVE);
@@ -204,14 +246,14 @@ fn fail(stores: Vec<(Message, oneshot::Sender<Result<SentMessage, String>>)>, er
 }
 
 /// To the members of its room, to every live socket but those in its except-room, or to
-/// every live socket.
-async fn broadcast(io: &SocketIo, message: &ChatMessage) {
+/// every live socket. Returns the sockets that did not get it (queue full).
+fn broadcast(io: &SocketIo, message: &ChatMessage) -> Vec<SocketRef> {
     let recipients = match (&message.room, &message.except) {
         (Some(room), _) => io.to(rooms::key(room)),
         (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
         (None, None) => io.to(rooms::LIVE),
     };
-    outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
+    outgoing::broadcast_each(recipients, events::CHAT_MESSAGE, &message.broadcast_args())
 }
 
 /// Resolves once a socket has been caught up and gone live.

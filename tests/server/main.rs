@@ -9,6 +9,7 @@ mod hostile;
 mod limits;
 mod replay;
 mod rooms;
+mod slow;
 mod raw;
 mod support;
 mod writer;
