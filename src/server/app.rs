@@ -31,9 +31,10 @@ pub fn router(options: LeptosOptions, state: AppState) -> (Router, SocketIo) {
     let limits = limits::Limits::new(config);
     let mut builder = SocketIo::builder()
         // Packets waiting for one socket (the official server's buffer is unbounded): a
-        // socket that does not read fills it, then its broadcasts fail and it is
-        // disconnected (src/server/writer.rs); it catches up when it comes back. The channel
-        // allocates as it fills, so idle sockets pay nothing.
+        // socket that reads slower than the chat fills it, then the writer catches it up from
+        // the store at its own pace (src/server/writer.rs); one that does not read at all is
+        // dropped by the heartbeat. The channel allocates as it fills, so idle sockets pay
+        // nothing.
         .max_buffer_size(config.max_queued_packets)
         .ping_interval(Duration::from_millis(config.ping_interval_ms))
         .ping_timeout(Duration::from_millis(config.ping_timeout_ms))

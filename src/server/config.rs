@@ -90,8 +90,8 @@ pub struct Cli {
     /// a bucket that empties by one every 100 ms).
     #[arg(long)]
     pub flood_disconnect_after: Option<u32>,
-    /// Packets that may wait for a socket that does not read; past it the socket is
-    /// disconnected (it catches up when it comes back).
+    /// Packets that may wait for one socket; past it, a socket that reads slower than the
+    /// chat is caught up from the store at its own pace instead.
     #[arg(long)]
     pub max_queued_packets: Option<usize>,
     /// Milliseconds between Engine.IO pings (a client that does not answer in time is
@@ -186,8 +186,8 @@ pub struct ChatConfig {
     pub ip_event_burst: u32,
     /// Refused events after which a flooding socket is disconnected.
     pub flood_disconnect_after: u32,
-    /// Packets that may wait for one socket; past it, a socket that does not read is
-    /// disconnected.
+    /// Packets that may wait for one socket; past it, a socket that reads slower than the
+    /// chat is caught up from the store at its own pace.
     pub max_queued_packets: usize,
     /// Milliseconds between Engine.IO pings.
     pub ping_interval_ms: u64,
