@@ -67,6 +67,9 @@ fn cases() -> Vec<Case> {
             Close,
         ),
         case("a binary frame nobody announced", vec![Frame::Binary(vec![1, 2, 3])], Close),
+        // socketioxide reads event names in place and cannot read one with a JSON escape (a
+        // quote, a backslash, \u0000): it closes the connection (README, known limits).
+        case("an event name with escapes", vec![text("421[\"a\\\"b\\u0000\"]")], Close),
         case("an event to a namespace never joined", vec![text("42/lab,1[\"binary:echo\"]")], Close),
         case("a frame over the size limit", vec![text(format!("421[\"chat message\",\"{}\"]", "x".repeat(70 * 1024)))], Close),
         // Well-formed packets with bad contents: an error ack, the connection kept.
