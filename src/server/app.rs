@@ -10,8 +10,8 @@ use axum::middleware;
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use socketioxide::{ParserConfig, SocketIo};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 use tower_http::compression::CompressionLayer;
 
 use super::admin::{self, Admin, hooks};

@@ -47,14 +47,20 @@ async fn on_binary_echo(socket: SocketRef, TryData(bytes): TryData<Bytes>, ack: 
 }
 
 /// Joins a plain socket.io room (the seed's `socket.join(room)`).
-async fn on_room_join(socket: SocketRef, TryData(room): TryData<String>, ack: AckSender, State(state): State<AppState>) {
+async fn on_room_join(
+    socket: SocketRef,
+    TryData(room): TryData<String>,
+    ack: AckSender,
+    State(state): State<AppState>,
+) {
     let room = match room.map_err(|e| invalid(&e)).and_then(|r| room_name(&r)) {
         Ok(room) => room,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
     let max = state.config.max_rooms_per_socket;
     if socket.rooms().len() >= max && !socket.rooms().iter().any(|r| *r == room) {
-        let error = AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
+        let error =
+            AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
         return outgoing::ack(ack, &AckReply::<()>::from(error));
     }
     socket.join(room.clone());

@@ -59,7 +59,7 @@ impl AllowedOrigins {
         let Some(origin) = origin.to_str().ok().and_then(parse_origin) else { return false };
         match &*self.0 {
             Rule::Any => true,
-            Rule::List(list) => list.iter().any(|allowed| *allowed == origin),
+            Rule::List(list) => list.contains(&origin),
             Rule::SameHost => {
                 let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
                 authority(&origin).is_some_and(|a| a.eq_ignore_ascii_case(&normalize_authority(host, scheme(&origin))))
@@ -74,7 +74,11 @@ pub async fn check(State(allowed): State<AllowedOrigins>, request: Request<Body>
     if request.uri().path().starts_with(SOCKET_IO_PATH) && !allowed.allows(request.headers()) {
         let origin = request.headers().get(header::ORIGIN).map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned());
         let host = request.headers().get(header::HOST).map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned());
-        warn!(origin = origin.as_deref().unwrap_or(""), host = host.as_deref().unwrap_or(""), "Socket.IO request from an origin not allowed: 403");
+        warn!(
+            origin = origin.as_deref().unwrap_or(""),
+            host = host.as_deref().unwrap_or(""),
+            "Socket.IO request from an origin not allowed: 403"
+        );
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     next.run(request).await

@@ -81,7 +81,8 @@ async fn on_join(
     let joined = joined(&socket);
     let max = state.config.max_rooms_per_socket;
     if !joined.contains(&name) && joined.len() >= max {
-        let error = AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
+        let error =
+            AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
         return outgoing::ack(ack, &AckReply::<()>::from(error));
     }
     // Join first, then read: a message sent in between arrives live and is in the history

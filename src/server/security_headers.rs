@@ -81,8 +81,9 @@ fn socket_io_origins(url: &str) -> Option<String> {
 /// policy that allows exactly those.
 pub fn with_nonce(html: &str) -> (String, String) {
     let nonce = fresh_nonce();
-    let page =
-        html.replace("<script>", &format!("<script nonce=\"{nonce}\">")).replace("<style>", &format!("<style nonce=\"{nonce}\">"));
+    let page = html
+        .replace("<script>", &format!("<script nonce=\"{nonce}\">"))
+        .replace("<style>", &format!("<style nonce=\"{nonce}\">"));
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

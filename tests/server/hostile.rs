@@ -63,7 +63,10 @@ fn cases() -> Vec<Case> {
         case("attachment count out of range", vec![text("4599999999999999999999-1[\"e\"]")], Close),
         case(
             "more attachments than allowed",
-            vec![text(format!("4511-1[\"e\",{}]", (0..11).map(|n| format!("{{\"_placeholder\":true,\"num\":{n}}}")).collect::<Vec<_>>().join(",")))],
+            vec![text(format!(
+                "4511-1[\"e\",{}]",
+                (0..11).map(|n| format!("{{\"_placeholder\":true,\"num\":{n}}}")).collect::<Vec<_>>().join(",")
+            ))],
             Close,
         ),
         case("a binary frame nobody announced", vec![Frame::Binary(vec![1, 2, 3])], Close),
@@ -71,19 +74,47 @@ fn cases() -> Vec<Case> {
         // quote, a backslash, \u0000): it closes the connection (README, known limits).
         case("an event name with escapes", vec![text("421[\"a\\\"b\\u0000\"]")], Close),
         case("an event to a namespace never joined", vec![text("42/lab,1[\"binary:echo\"]")], Close),
-        case("a frame over the size limit", vec![text(format!("421[\"chat message\",\"{}\"]", "x".repeat(70 * 1024)))], Close),
+        case(
+            "a frame over the size limit",
+            vec![text(format!("421[\"chat message\",\"{}\"]", "x".repeat(70 * 1024)))],
+            Close,
+        ),
         // Well-formed packets with bad contents: an error ack, the connection kept.
-        case("wrong type: a number as the message", vec![text("421[\"chat message\",42]")], ErrorAck("invalid_arguments")),
-        case("wrong type: an object as a room", vec![text("421[\"room:join\",{\"name\":\"a\"}]")], ErrorAck("invalid_arguments")),
-        case("wrong type: a string as a history request", vec![text("421[\"messages:history\",\"all\"]")], ErrorAck("invalid_arguments")),
+        case(
+            "wrong type: a number as the message",
+            vec![text("421[\"chat message\",42]")],
+            ErrorAck("invalid_arguments"),
+        ),
+        case(
+            "wrong type: an object as a room",
+            vec![text("421[\"room:join\",{\"name\":\"a\"}]")],
+            ErrorAck("invalid_arguments"),
+        ),
+        case(
+            "wrong type: a string as a history request",
+            vec![text("421[\"messages:history\",\"all\"]")],
+            ErrorAck("invalid_arguments"),
+        ),
         case("huge number", vec![text("421[\"messages:history\",{\"before\":1e400}]")], ErrorAck("invalid_arguments")),
-        case("integer overflow", vec![text("421[\"messages:history\",{\"before\":99999999999999999999999}]")], ErrorAck("invalid_arguments")),
+        case(
+            "integer overflow",
+            vec![text("421[\"messages:history\",{\"before\":99999999999999999999999}]")],
+            ErrorAck("invalid_arguments"),
+        ),
         case("negative limit", vec![text("421[\"messages:history\",{\"limit\":-1}]")], ErrorAck("invalid_arguments")),
         case("deep nesting", vec![text(deep)], ErrorAck("invalid_arguments")),
         case("too many arguments", vec![text(many_args)], ErrorAck("too_large")),
         case("a lone surrogate", vec![text("421[\"chat message\",\"\\ud800\"]")], ErrorAck("invalid_arguments")),
-        case("a control character in a room name", vec![text("421[\"room:join\",\"a\\u0000b\"]")], ErrorAck("invalid_arguments")),
-        case("a room name too long", vec![text(format!("421[\"room:join\",\"{}\"]", "r".repeat(1000)))], ErrorAck("invalid_arguments")),
+        case(
+            "a control character in a room name",
+            vec![text("421[\"room:join\",\"a\\u0000b\"]")],
+            ErrorAck("invalid_arguments"),
+        ),
+        case(
+            "a room name too long",
+            vec![text(format!("421[\"room:join\",\"{}\"]", "r".repeat(1000)))],
+            ErrorAck("invalid_arguments"),
+        ),
         case(
             "a placeholder out of range",
             vec![text("451-1[\"chat message\",{\"_placeholder\":true,\"num\":5}]"), Frame::Binary(vec![1])],
@@ -96,7 +127,11 @@ fn cases() -> Vec<Case> {
         ),
         // Packets that mean nothing: ignored, the connection kept.
         case("an ack for an id never sent", vec![text("4377[\"surprise\"]")], Ignored),
-        case("a binary ack for an id never sent", vec![text("461-77[{\"_placeholder\":true,\"num\":0}]"), Frame::Binary(vec![0])], Ignored),
+        case(
+            "a binary ack for an id never sent",
+            vec![text("461-77[{\"_placeholder\":true,\"num\":0}]"), Frame::Binary(vec![0])],
+            Ignored,
+        ),
         case("a pong never asked for", vec![text("3")], Ignored),
     ]
 }

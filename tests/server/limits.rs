@@ -60,7 +60,10 @@ fn a_flood_is_refused_with_when_to_retry_then_disconnected() {
             flooder.send(&format!("42{id}[\"rooms:list\"]")).await;
         }
         for id in 0..10 {
-            assert!(matches!(flooder.outcome(id).await, Outcome::Ack(r) if r["status"] == "ok"), "{id} within the burst");
+            assert!(
+                matches!(flooder.outcome(id).await, Outcome::Ack(r) if r["status"] == "ok"),
+                "{id} within the burst"
+            );
         }
         // ...then refused, saying when to come back.
         flooder.send("42100[\"rooms:list\"]").await;

@@ -46,7 +46,10 @@ async fn chat(sender: &Client, count: usize) {
 fn a_slow_reader_is_caught_up_without_a_gap_and_others_are_unaffected() {
     run(|| async {
         const COUNT: usize = 2500;
-        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("socket_chat=debug,socketioxide=warn").try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("socket_chat=debug,socketioxide=warn")
+            .try_init();
         let server = TestServer::start_with(|c| {
             c.max_queued_packets = 64;
             // No ping while it is not reading: this test is about the queue, not the heartbeat.
@@ -68,7 +71,9 @@ fn a_slow_reader_is_caught_up_without_a_gap_and_others_are_unaffected() {
         let _ = tokio::time::timeout(Duration::from_secs(20), async {
             while seen.len() < COUNT {
                 match slow.next().await {
-                    Some(Ok(Message::Text(text))) if text.as_str() == "2" => slow.send(Message::text("3")).await.unwrap(),
+                    Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                        slow.send(Message::text("3")).await.unwrap()
+                    }
                     Some(Ok(Message::Text(text))) => seen.extend(offsets(text.as_str())),
                     Some(Ok(_)) => {}
                     other => panic!("the slow socket was closed after {} messages: {other:?}", seen.len()),

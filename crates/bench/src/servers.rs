@@ -43,8 +43,16 @@ pub struct Server {
 
 /// Flags that lift socket-chat's per-client limits (README, "Limits and security") for the
 /// benchmark.
-const UNLIMITED: [&str; 8] =
-    ["--max-connections-per-ip", "0", "--socket-events-per-second", "0", "--ip-events-per-second", "0", "--allowed-origins", "*"];
+const UNLIMITED: [&str; 8] = [
+    "--max-connections-per-ip",
+    "0",
+    "--socket-events-per-second",
+    "0",
+    "--ip-events-per-second",
+    "0",
+    "--allowed-origins",
+    "*",
+];
 
 /// The outgoing queue of the measures, as it was before the slow-reader bound (so figures
 /// stay comparable with earlier runs).

@@ -13,7 +13,8 @@ use socketioxide_core::packet::Packet;
 /// Text that looks like Socket.IO packets often enough to reach deep into the decoder:
 /// a packet type, maybe an attachment count, a namespace, an ack id, then JSON-ish data.
 fn packet_like() -> impl Strategy<Value = String> {
-    let kind = prop_oneof![Just(String::new()), "[0-9]", Just("5".to_owned()), Just("6".to_owned()), Just("4".to_owned())];
+    let kind =
+        prop_oneof![Just(String::new()), "[0-9]", Just("5".to_owned()), Just("6".to_owned()), Just("4".to_owned())];
     let attachments = prop_oneof![Just(String::new()), "[0-9]{0,25}-", Just("-".to_owned())];
     let ns = prop_oneof![Just(String::new()), "/[a-z,]{0,6},"];
     let id = prop_oneof![Just(String::new()), "[0-9]{1,25}", "-?[0-9]{1,3}"];

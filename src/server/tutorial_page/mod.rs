@@ -23,6 +23,7 @@ pub const PATH: &str = "/tutorial";
 /// allows nothing else inline (src/server/security_headers.rs).
 pub async fn page() -> impl IntoResponse {
     let (page, policy) = security_headers::with_nonce(include_str!("index.html"));
-    let policy = HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static(security_headers::DEFAULT_POLICY));
+    let policy =
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static(security_headers::DEFAULT_POLICY));
     ([(security_headers::CSP, policy)], Html(page))
 }
