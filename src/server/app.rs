@@ -2,6 +2,8 @@
 //! tutorial's own page and the Admin UI, and Socket.IO as the outermost layer on the same
 //! port (only the official client's files are answered before it).
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::middleware;
 use axum::routing::get;
@@ -9,18 +11,15 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
-use socketioxide::{SocketIo, SocketIoBuilder};
+use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
 use socketioxide_core::adapter::DefinedAdapter;
 use tower_http::compression::CompressionLayer;
 
 use super::admin::{self, Admin, hooks};
 use super::cluster::Health;
 use super::tutorial_page::{self, client_files};
-use super::{AppState, chat, lab, request_copy};
+use super::{AppState, chat, lab, limits, origin, request_copy, security_headers};
 use crate::ui::{App, shell};
-
-/// Packets that may wait for one socket before socketioxide drops them.
-const SOCKET_BUFFER: usize = 16_384;
 
 /// Bytes each WebSocket reads at a time. Chat frames are small; socketioxide's 4 KiB default
 /// is kept per connection for its whole life, idle or not.
@@ -39,12 +38,30 @@ pub fn router<A: Adapter + DefinedAdapter>(
     admin: Option<Admin>,
     health: Health,
 ) -> (Router, SocketIo<A>, Vec<A::InitRes>) {
+    let config = &state.config;
+    let limits = limits::Limits::new(config);
     let mut builder = builder
-        // Packets waiting for one socket. socketioxide drops what does not fit (an ack, a
-        // broadcast), which would leave a gap in a client's messages; the official server's
-        // buffer is unbounded. The channel allocates as it fills, so idle sockets pay nothing.
-        .max_buffer_size(SOCKET_BUFFER)
+        // Packets waiting for one socket (the official server's buffer is unbounded): a
+        // socket that reads slower than the chat fills it, then the writer catches it up from
+        // the store at its own pace (src/server/writer.rs); one that does not read at all is
+        // dropped by the heartbeat. The channel allocates as it fills, so idle sockets pay
+        // nothing.
+        .max_buffer_size(config.max_queued_packets)
+        .ping_interval(Duration::from_millis(config.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(config.ping_timeout_ms))
         .ws_read_buffer_size(WS_READ_BUFFER)
+        // Hostile input (README, "Limits and security"): a bigger frame or message closes
+        // the WebSocket (1009), a bigger polling payload gets 413.
+        .ws_max_frame_size(config.max_ws_message_bytes)
+        .ws_max_message_size(config.max_ws_message_bytes)
+        .max_payload(config.max_polling_payload_bytes)
+        // More attachments, or more bytes of them, than this closes the connection.
+        .with_parser(
+            ParserConfig::common()
+                .max_incoming_binaries(config.max_binary_attachments)
+                .max_incoming_binary_buf_size(config.max_ws_message_bytes),
+        )
+        .with_state(limits)
         .with_state(state.clone())
         .with_state(hooks::Hooks(admin.clone()));
     if let Some(admin) = &admin {
@@ -52,10 +69,16 @@ pub fn router<A: Adapter + DefinedAdapter>(
     }
     let (socket_layer, io) = builder.build_layer();
     // `hooks::attach` (runs first): the Admin UI sees these namespaces' sockets.
+    // `limits::admit` runs first of all: a socket over the connections of its address is
+    // refused before anything is registered for it.
     let started = vec![
-        io.ns("/", chat::on_connect.with(chat::register).with(hooks::attach)),
-        io.ns(crate::protocol::events::lab::NAMESPACE, lab::on_connect.with(lab::register).with(hooks::attach)),
+        io.ns("/", chat::on_connect.with(chat::register).with(hooks::attach).with(limits::admit)),
+        io.ns(
+            crate::protocol::events::lab::NAMESPACE,
+            lab::on_connect.with(lab::register).with(hooks::attach).with(limits::admit),
+        ),
     ];
+    let allowed_origins = origin::AllowedOrigins::new(&state.config.allowed_origins);
     let client_files = client_files::ClientFiles::open(&state.config.socket_io_client_dir);
     let admin_ui = admin::ui::routes(&state.config.admin_ui_dir, admin.is_some());
 
@@ -72,8 +95,11 @@ pub fn router<A: Adapter + DefinedAdapter>(
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(CompressionLayer::new())
+        .layer(security_headers::layer())
         // Last, so Socket.IO requests never reach the page routes or the compression.
         .layer(socket_layer)
+        // Before it: Socket.IO requests from a page of another site get 403.
+        .layer(middleware::from_fn_with_state(allowed_origins, origin::check))
         // Before it: `/socket.io/socket.io.js` and its siblings (GET and HEAD of those names only).
         .layer(middleware::from_fn_with_state(client_files, client_files::serve))
         // Outside it: Socket.IO requests stop pointing into hyper's read buffer.

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use super::admin::hooks::observed;
+use super::limits::guarded;
 use super::replay::{self, Pace, ReplayError};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, presence, rooms, tutorial, unread, users};
@@ -40,13 +41,14 @@ pub async fn register<A: Adapter>(
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
     socket.extensions.insert(GoneLive(Arc::new(live)));
-    // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
-    socket.on(events::CHAT_MESSAGE, observed(on_chat_message));
-    socket.on(events::TYPING, observed(on_typing));
-    socket.on(events::MESSAGES_HISTORY, observed(history::on_history));
-    socket.on(events::USER_NICKNAME, observed(users::on_nickname));
-    socket.on(events::READ_MARK, observed(unread::on_read_mark));
-    socket.on(events::UNREAD_LIST, observed(unread::on_unread_list));
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // (src/server/admin/hooks.rs).
+    socket.on(events::CHAT_MESSAGE, guarded(observed(on_chat_message)));
+    socket.on(events::TYPING, guarded(observed(on_typing)));
+    socket.on(events::MESSAGES_HISTORY, guarded(observed(history::on_history)));
+    socket.on(events::USER_NICKNAME, guarded(observed(users::on_nickname)));
+    socket.on(events::READ_MARK, guarded(observed(unread::on_read_mark)));
+    socket.on(events::UNREAD_LIST, guarded(observed(unread::on_unread_list)));
     rooms::register(&socket);
     tutorial::register(&socket);
     Ok(())

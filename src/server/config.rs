@@ -60,6 +60,56 @@ pub struct Cli {
     /// of a cluster its own.
     #[arg(long)]
     pub admin_server_id: Option<String>,
+    /// Origins whose pages may open a Socket.IO connection (repeat the flag, or separate
+    /// with commas), e.g. `https://chat.example.org`; `*` allows any. Default: the site's
+    /// own origin only (the request's `Host`).
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Largest WebSocket frame and message, in bytes (bigger: the connection is closed).
+    #[arg(long)]
+    pub max_ws_message_bytes: Option<usize>,
+    /// Largest HTTP long-polling payload, in bytes.
+    #[arg(long)]
+    pub max_polling_payload_bytes: Option<u64>,
+    /// Most binary attachments in one packet (more: the connection is closed).
+    #[arg(long)]
+    pub max_binary_attachments: Option<usize>,
+    /// Most arguments of one event (more: a `too_large` error ack).
+    #[arg(long)]
+    pub max_event_args: Option<usize>,
+    /// Most chat rooms one socket may be in (more: a `too_many_rooms` error ack).
+    #[arg(long)]
+    pub max_rooms_per_socket: Option<usize>,
+    /// Most sockets open at once from one IP address; 0: no limit.
+    #[arg(long)]
+    pub max_connections_per_ip: Option<usize>,
+    /// Events one socket may send per second, on average; 0: no limit.
+    #[arg(long)]
+    pub socket_events_per_second: Option<u32>,
+    /// Events one socket may send at once, after a quiet time.
+    #[arg(long)]
+    pub socket_event_burst: Option<u32>,
+    /// Events all the sockets of one IP address may send per second; 0: no limit.
+    #[arg(long)]
+    pub ip_events_per_second: Option<u32>,
+    /// Events all the sockets of one IP address may send at once.
+    #[arg(long)]
+    pub ip_event_burst: Option<u32>,
+    /// Refused events after which a socket that keeps flooding is disconnected (counted in
+    /// a bucket that empties by one every 100 ms).
+    #[arg(long)]
+    pub flood_disconnect_after: Option<u32>,
+    /// Packets that may wait for one socket; past it, a socket that reads slower than the
+    /// chat is caught up from the store at its own pace instead.
+    #[arg(long)]
+    pub max_queued_packets: Option<usize>,
+    /// Milliseconds between Engine.IO pings (a client that does not answer in time is
+    /// dropped; so is one whose ping cannot be queued).
+    #[arg(long)]
+    pub ping_interval_ms: Option<u64>,
+    /// Milliseconds a client has to answer a ping.
+    #[arg(long)]
+    pub ping_timeout_ms: Option<u64>,
     /// What to do; serving when absent.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -125,6 +175,37 @@ pub struct ChatConfig {
     pub admin_mode: AdminMode,
     /// The server id reported to the Admin UI; the host name when absent.
     pub admin_server_id: Option<String>,
+    /// Origins allowed to open Socket.IO connections; empty: the site's own (same `Host`).
+    pub allowed_origins: Vec<String>,
+    /// Largest WebSocket frame and message, in bytes.
+    pub max_ws_message_bytes: usize,
+    /// Largest HTTP long-polling payload, in bytes (Engine.IO's `maxPayload`).
+    pub max_polling_payload_bytes: u64,
+    /// Most binary attachments in one Socket.IO packet.
+    pub max_binary_attachments: usize,
+    /// Most arguments of one event.
+    pub max_event_args: usize,
+    /// Most chat rooms one socket may be in.
+    pub max_rooms_per_socket: usize,
+    /// Most sockets open at once from one IP address (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Events per second per socket, on average (0: no limit).
+    pub socket_events_per_second: u32,
+    /// Events one socket may send at once.
+    pub socket_event_burst: u32,
+    /// Events per second per IP address, on average (0: no limit).
+    pub ip_events_per_second: u32,
+    /// Events one IP address may send at once.
+    pub ip_event_burst: u32,
+    /// Refused events after which a flooding socket is disconnected.
+    pub flood_disconnect_after: u32,
+    /// Packets that may wait for one socket; past it, a socket that reads slower than the
+    /// chat is caught up from the store at its own pace.
+    pub max_queued_packets: usize,
+    /// Milliseconds between Engine.IO pings.
+    pub ping_interval_ms: u64,
+    /// Milliseconds a client has to answer a ping.
+    pub ping_timeout_ms: u64,
 }
 
 impl Default for ChatConfig {
@@ -143,6 +224,22 @@ impl Default for ChatConfig {
             admin_read_only: false,
             admin_mode: AdminMode::Development,
             admin_server_id: None,
+            allowed_origins: Vec::new(),
+            max_ws_message_bytes: 64 * 1024,
+            max_polling_payload_bytes: 64 * 1024,
+            max_binary_attachments: 10,
+            max_event_args: 8,
+            max_rooms_per_socket: 32,
+            max_connections_per_ip: 256,
+            socket_events_per_second: 100,
+            socket_event_burst: 200,
+            ip_events_per_second: 2500,
+            ip_event_burst: 5000,
+            flood_disconnect_after: 100,
+            max_queued_packets: 1024,
+            // socket.io's defaults.
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
         }
     }
 }
@@ -278,6 +375,29 @@ impl Config {
         if let Some(id) = &cli.admin_server_id {
             chat.admin_server_id = Some(id.clone());
         }
+        if let Some(origins) = &cli.allowed_origins {
+            chat.allowed_origins = origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
+        }
+        macro_rules! flag {
+            ($($name:ident),*) => { $( if let Some(value) = cli.$name { chat.$name = value; } )* };
+        }
+        flag!(
+            max_ws_message_bytes,
+            max_polling_payload_bytes,
+            max_binary_attachments,
+            max_event_args,
+            max_rooms_per_socket,
+            max_connections_per_ip,
+            socket_events_per_second,
+            socket_event_burst,
+            ip_events_per_second,
+            ip_event_burst,
+            flood_disconnect_after,
+            max_queued_packets,
+            ping_interval_ms,
+            ping_timeout_ms
+        );
+        check_limits(&chat)?;
         if chat.max_message_bytes == 0 {
             return Err(ConfigError::Invalid("max-message-bytes must be at least 1"));
         }
@@ -287,6 +407,44 @@ impl Config {
         check_admin(&chat)?;
         Ok(Self { leptos, chat })
     }
+}
+
+/// Limits that would make the server unusable are refused at start-up.
+fn check_limits(chat: &ChatConfig) -> Result<(), ConfigError> {
+    for origin in &chat.allowed_origins {
+        if origin != "*" && super::origin::parse_origin(origin).is_none() {
+            return Err(ConfigError::Invalid(
+                "allowed-origins: each origin is scheme://host[:port] (e.g. https://chat.example.org), or *",
+            ));
+        }
+    }
+    if chat.max_ws_message_bytes < 1024 {
+        return Err(ConfigError::Invalid("max-ws-message-bytes must be at least 1024"));
+    }
+    if chat.max_polling_payload_bytes < 1024 {
+        return Err(ConfigError::Invalid("max-polling-payload-bytes must be at least 1024"));
+    }
+    if chat.max_event_args == 0 {
+        return Err(ConfigError::Invalid("max-event-args must be at least 1"));
+    }
+    if chat.max_rooms_per_socket == 0 {
+        return Err(ConfigError::Invalid("max-rooms-per-socket must be at least 1"));
+    }
+    if (chat.socket_events_per_second > 0 && chat.socket_event_burst == 0)
+        || (chat.ip_events_per_second > 0 && chat.ip_event_burst == 0)
+    {
+        return Err(ConfigError::Invalid("an event burst must be at least 1 when its rate is limited"));
+    }
+    if chat.flood_disconnect_after == 0 {
+        return Err(ConfigError::Invalid("flood-disconnect-after must be at least 1"));
+    }
+    if chat.ping_interval_ms < 100 || chat.ping_timeout_ms < 100 {
+        return Err(ConfigError::Invalid("ping-interval-ms and ping-timeout-ms must be at least 100"));
+    }
+    if chat.max_queued_packets < 64 {
+        return Err(ConfigError::Invalid("max-queued-packets must be at least 64"));
+    }
+    Ok(())
 }
 
 /// The admin user is all or nothing, and its hash must be one bcrypt can check (the Node.js

@@ -5,11 +5,12 @@
 use bytes::Bytes;
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
-use socketioxide::extract::{AckSender, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::debug;
 
 use super::admin::{self, hooks::observed};
-use super::{outgoing, tutorial};
+use super::limits::guarded;
+use super::{AppState, outgoing, tutorial};
 use crate::protocol::events::{self, lab};
 use crate::protocol::lab::{LabRoomJoined, Welcome};
 use crate::protocol::room::room_name;
@@ -20,10 +21,11 @@ use crate::protocol::{AckError, AckErrorCode, AckReply};
 pub async fn register<A: Adapter>(socket: SocketRef<A>) -> Result<(), std::convert::Infallible> {
     tutorial::register(&socket);
     // observed() and the disconnect hook: the Admin UI (src/server/admin/hooks.rs).
-    socket.on(lab::BINARY_ECHO, observed(on_binary_echo));
-    socket.on(events::ROOM_JOIN, observed(on_room_join));
-    socket.on(lab::ROOM_SHOUT, observed(on_room_shout));
-    socket.on(lab::KICK, observed(on_kick));
+    // guarded(): the limits (src/server/limits.rs).
+    socket.on(lab::BINARY_ECHO, guarded(observed(on_binary_echo)));
+    socket.on(events::ROOM_JOIN, guarded(observed(on_room_join)));
+    socket.on(lab::ROOM_SHOUT, guarded(observed(on_room_shout)));
+    socket.on(lab::KICK, guarded(observed(on_kick)));
     socket.on_disconnect(admin::hooks::on_disconnect);
     Ok(())
 }
@@ -46,11 +48,22 @@ async fn on_binary_echo<A: Adapter>(socket: SocketRef<A>, TryData(bytes): TryDat
 }
 
 /// Joins a plain socket.io room (the seed's `socket.join(room)`).
-async fn on_room_join<A: Adapter>(socket: SocketRef<A>, TryData(room): TryData<String>, ack: AckSender<A>) {
+async fn on_room_join<A: Adapter>(
+    socket: SocketRef<A>,
+    TryData(room): TryData<String>,
+    ack: AckSender<A>,
+    State(state): State<AppState>,
+) {
     let room = match room.map_err(|e| invalid(&e)).and_then(|r| room_name(&r)) {
         Ok(room) => room,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
+    let max = state.config.max_rooms_per_socket;
+    if socket.rooms().len() >= max && !socket.rooms().iter().any(|r| *r == room) {
+        let error =
+            AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
+        return outgoing::ack(ack, &AckReply::<()>::from(error));
+    }
     socket.join(room.clone());
     // Every node's members (the Redis adapter asks them all); this node's if that fails.
     let members = match socket.within(room.clone()).fetch_sockets().await {

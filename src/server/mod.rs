@@ -14,6 +14,9 @@
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
 //! - [`writer`]: the one task that stores and broadcasts messages, in offset order.
 //! - [`replay`]: server delivery, the stored messages a socket missed.
+//! - [`origin`]: the origin allowlist of Socket.IO requests.
+//! - [`limits`]: connections per IP, arguments per event, rate limits.
+//! - [`security_headers`]: the pages' Content-Security-Policy and other headers.
 //! - [`outgoing`]: the one place every server emit and ack goes through.
 //! - [`request_copy`]: Socket.IO requests copied out of hyper's read buffer (memory).
 //! - [`tutorial_page`]: the tutorial's own page at `/tutorial`, and `/socket.io/socket.io.js`.
@@ -27,11 +30,14 @@ pub mod cluster;
 pub mod config;
 pub mod history;
 pub mod lab;
+pub mod limits;
+pub mod origin;
 pub mod outgoing;
 pub mod presence;
 pub mod replay;
 pub mod request_copy;
 pub mod rooms;
+pub mod security_headers;
 pub mod store;
 pub mod tutorial;
 pub mod tutorial_page;

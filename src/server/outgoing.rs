@@ -83,11 +83,81 @@ pub async fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: BroadcastOperators
     }
 }
 
+/// Emits `event` with the arguments `data` (a tuple) to each socket `to` selects, one by
+/// one, never waiting; returns the sockets whose outgoing queue was full (they did not get
+/// it). For the writer, which must know exactly who missed a message: socketioxide's
+/// broadcast drops it for a full socket and does not say which. The arguments are
+/// serialized once ([`Encoded`]), as socketioxide's broadcast does.
+pub fn broadcast_each<A: Adapter, T: Serialize + ?Sized>(
+    to: BroadcastOperators<A>,
+    event: &str,
+    data: &T,
+) -> Vec<SocketRef<A>> {
+    debug!(target: "socket_chat::outgoing", event, "broadcast");
+    admin::hooks::broadcast(&to, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
+    let encoded = match Encoded::tuple(data) {
+        Ok(encoded) => encoded,
+        Err(e) => {
+            warn!(event, error = %e, "broadcast not serializable");
+            return Vec::new();
+        }
+    };
+    let mut full = Vec::new();
+    for socket in to.sockets() {
+        match socket.emit(event, &encoded) {
+            Ok(()) => {}
+            Err(SendError::Socket(SocketError::InternalChannelFull)) => full.push(socket),
+            // Gone: its disconnect handler cleans up.
+            Err(e) => debug!(sid = %socket.id, event, error = %e, "emit failed: the socket is gone"),
+        }
+    }
+    full
+}
+
+/// The arguments of an emit, serialized to JSON once and written as they are for each
+/// socket. Only for JSON arguments (binary ones would not become attachments).
+pub struct Encoded(Vec<Box<serde_json::value::RawValue>>);
+
+impl Encoded {
+    /// The elements of the tuple `args`, each as JSON text (socketioxide spreads a tuple
+    /// into arguments; so does this).
+    pub fn tuple<T: Serialize + ?Sized>(args: &T) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(&serde_json::to_string(args)?).map(Self)
+    }
+}
+
+impl Serialize for Encoded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
+        for argument in &self.0 {
+            tuple.serialize_element(argument)?;
+        }
+        tuple.end()
+    }
+}
+
 /// Answers an event with `reply`, if its sender asked for an ack (the tutorial's clients
 /// do not always). A reply that cannot be sent is logged: the client will see its timeout.
 pub fn ack<A: Adapter, T: Serialize + ?Sized>(ack: AckSender<A>, reply: &T) {
     debug!(target: "socket_chat::outgoing", "ack");
     if let Err(e) = ack.send(reply) {
         warn!(error = %e, "ack not sent");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socketioxide_core::parser::Parse;
+    use socketioxide_parser_common::CommonParser;
+
+    #[test]
+    fn encoded_arguments_go_on_the_wire_as_the_typed_ones() {
+        let meta = serde_json::json!({ "sentAt": 1, "room": "a \"quoted\" <room>" });
+        let args = ("héllo \u{2028} \"world\"", 42_i64, &meta);
+        let typed = CommonParser.encode_value(&args, Some("chat message")).unwrap();
+        let encoded = CommonParser.encode_value(&Encoded::tuple(&args).unwrap(), Some("chat message")).unwrap();
+        assert_eq!(typed, encoded);
     }
 }

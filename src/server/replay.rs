@@ -55,6 +55,10 @@ pub trait ChatSocket: Send + Sync + 'static {
     fn go_live(&self, rooms: &[String]);
     /// Its user's id, when it has a session (whose private messages it also receives).
     fn user_id(&self) -> Option<String>;
+    /// The chat rooms it is in, by name.
+    fn chat_rooms(&self) -> Vec<String>;
+    /// Leaves the live audience and every room (it fell behind).
+    fn leave_all(&self);
 }
 
 impl<A: Adapter> ChatSocket for SocketRef<A> {
@@ -89,6 +93,14 @@ impl<A: Adapter> ChatSocket for SocketRef<A> {
 
     fn user_id(&self) -> Option<String> {
         users::current(self).map(|u| u.user_id)
+    }
+
+    fn chat_rooms(&self) -> Vec<String> {
+        rooms::joined(self)
+    }
+
+    fn leave_all(&self) {
+        (**self).leave_all();
     }
 }
 

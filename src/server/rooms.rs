@@ -9,6 +9,7 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
+use super::limits::guarded;
 use super::store::PageOf;
 use super::{AppState, history, outgoing, presence};
 use crate::protocol::room::room_name;
@@ -32,10 +33,11 @@ pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
 
 /// Registers the room handlers on a socket that just connected.
 pub fn register<A: Adapter>(socket: &SocketRef<A>) {
-    // observed(): the Admin UI's event_received and socket_disconnected (src/server/admin/hooks.rs).
-    socket.on(events::ROOM_JOIN, observed(on_join));
-    socket.on(events::ROOM_LEAVE, observed(on_leave));
-    socket.on(events::ROOMS_LIST, observed(on_list));
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // and socket_disconnected (src/server/admin/hooks.rs).
+    socket.on(events::ROOM_JOIN, guarded(observed(on_join)));
+    socket.on(events::ROOM_LEAVE, guarded(observed(on_leave)));
+    socket.on(events::ROOMS_LIST, guarded(observed(on_list)));
     socket.on_disconnect(observed_disconnect(on_disconnect));
 }
 
@@ -91,6 +93,13 @@ async fn on_join<A: Adapter>(
         Ok(name) => name,
         Err(error) => return outgoing::ack(ack, &AckReply::<()>::from(error)),
     };
+    let joined = joined(&socket);
+    let max = state.config.max_rooms_per_socket;
+    if !joined.contains(&name) && joined.len() >= max {
+        let error =
+            AckError { code: AckErrorCode::TooManyRooms, message: format!("a socket is in at most {max} rooms") };
+        return outgoing::ack(ack, &AckReply::<()>::from(error));
+    }
     // Join first, then read: a message sent in between arrives live and is in the history
     // too (the client keeps one copy per offset) rather than in neither.
     socket.join(key(&name));

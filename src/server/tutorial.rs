@@ -10,6 +10,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use tracing::info;
 
 use super::admin::hooks::observed;
+use super::limits::guarded;
 use super::outgoing;
 use crate::protocol::tutorial::{
     REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, Withholding,
@@ -23,12 +24,13 @@ struct Withhold(Arc<AtomicBool>);
 /// Registers the handlers on a socket that just connected.
 pub fn register<A: Adapter>(socket: &SocketRef<A>) {
     socket.extensions.insert(Withhold::default());
-    // observed(): the Admin UI's event_received (src/server/admin/hooks.rs).
-    socket.on(events::REQUEST, observed(on_request));
-    socket.on(events::REQUEST2, observed(on_request2));
-    socket.on(events::WITHHOLD, observed(on_withhold));
-    socket.on(events::RTT, observed(on_rtt));
-    socket.on_fallback(observed(on_any_other));
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // (src/server/admin/hooks.rs).
+    socket.on(events::REQUEST, guarded(observed(on_request)));
+    socket.on(events::REQUEST2, guarded(observed(on_request2)));
+    socket.on(events::WITHHOLD, guarded(observed(on_withhold)));
+    socket.on(events::RTT, guarded(observed(on_rtt)));
+    socket.on_fallback(guarded(observed(on_any_other)));
 }
 
 fn withheld<A: Adapter>(socket: &SocketRef<A>) -> bool {

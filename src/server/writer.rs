@@ -27,7 +27,7 @@ use socketioxide::adapter::Adapter;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
-use super::replay::{self, ChatSocket, Pace};
+use super::replay::{self, ChatSocket, Pace, ReplayError};
 use super::store::{Feed, Inserted, MessageStore, NewMessage, StoreError};
 use super::{outgoing, rooms, users};
 use crate::protocol::{ChatMessage, SentMessage, UserInfo, events};
@@ -240,7 +240,9 @@ impl WriterTask {
                 Inserted::New(message) => {
                     let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
                     if !shared {
-                        broadcast(io, &message, false).await;
+                        for socket in broadcast(io, &message) {
+                            self.fell_behind(socket, message.server_offset);
+                        }
                         self.broadcast_up_to.store(message.server_offset, Ordering::Release);
                     }
                 }
@@ -273,13 +275,48 @@ impl WriterTask {
                 info!("reading new messages from the store again");
             }
             for message in &page {
-                broadcast(io, message, true).await;
+                for socket in broadcast(io, message) {
+                    self.fell_behind(socket, message.server_offset);
+                }
                 self.broadcast_up_to.store(message.server_offset, Ordering::Release);
             }
             if page.len() < DELIVERY_PAGE as usize {
                 return;
             }
         }
+    }
+
+    /// `socket` did not get message `missed`: its queue is full (it reads slower than the
+    /// chat goes). Nothing newer may reach it before that one, or its last offset would skip
+    /// it: it leaves the live audience and its rooms at once, then catches up from the store
+    /// on its own task (waiting as long as it needs) and goes live again through the writer,
+    /// as a reconnecting socket does. One that does not read at all is closed meanwhile by
+    /// the heartbeat (its ping cannot be queued), and catches up when it comes back.
+    fn fell_behind(&self, socket: Box<dyn ChatSocket>, missed: i64) {
+        let rooms = socket.chat_rooms();
+        socket.leave_all();
+        warn!(sid = %socket.sid(), missed, "outgoing queue full: the socket leaves the live audience and catches up");
+        let (done, _) = oneshot::channel();
+        self.catch_up_later(socket, missed - 1, rooms, done);
+    }
+
+    /// Sends `socket` what was delivered live after `after`, on its own task and at its
+    /// pace, then lets it go live through the writer (which may hand it back here if it is
+    /// still behind). Ends when the socket is gone.
+    fn catch_up_later(&self, socket: Box<dyn ChatSocket>, mut after: i64, rooms: Vec<String>, done: oneshot::Sender<()>) {
+        let store = self.store.clone();
+        let again = self.retries.clone();
+        let until = self.broadcast_up_to.load(Ordering::Acquire);
+        tokio::spawn(async move {
+            match replay::send_after(&*socket, &store, &mut after, until, &rooms, Pace::Wait).await {
+                // The writer's part reads the store again from where this stopped.
+                Ok(()) | Err(ReplayError::Store(_)) => {}
+                Err(ReplayError::TooSlow) => return debug!(sid = %socket.sid(), "gone before catching up"),
+            }
+            if let Some(commands) = again.upgrade() {
+                let _ = commands.send(Command::GoLive { socket, after, rooms, done, attempt: 0 }).await;
+            }
+        });
     }
 
     async fn go_live(
@@ -296,6 +333,8 @@ impl WriterTask {
                 socket.go_live(&rooms);
                 let _ = done.send(());
             }
+            // Too slow for the writer: the rest at its own pace, on its own task.
+            Err(ReplayError::TooSlow) if socket.connected() => self.catch_up_later(socket, after, rooms, done),
             Err(e) if socket.connected() => {
                 // Not a DISCONNECT: a client told "io server disconnect" never comes back.
                 // The socket stays, and is caught up again from where this stopped.
@@ -338,9 +377,10 @@ fn fail(stores: Vec<(Message, Reply)>, error: &StoreError) {
 }
 
 /// To every socket of its two users, to the members of its room, to every live socket but
-/// those in its except-room, or to every live socket; on this node only when `local` (each
-/// node delivers to its own).
-async fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage, local: bool) {
+/// those in its except-room, or to every live socket: this node's own sockets, one by one
+/// (each node delivers to its own, from the store). Returns those that did not get it
+/// (queue full).
+fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage) -> Vec<Box<dyn ChatSocket>> {
     let recipients = match (&message.room, &message.except) {
         _ if message.user.is_some() => {
             let recipient = message.user.as_deref().unwrap_or_default();
@@ -351,8 +391,10 @@ async fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage, local: b
         (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
         (None, None) => io.to(rooms::LIVE),
     };
-    let recipients = if local { recipients.local() } else { recipients };
-    outgoing::broadcast(recipients, events::CHAT_MESSAGE, &message.broadcast_args()).await;
+    outgoing::broadcast_each(recipients.local(), events::CHAT_MESSAGE, &message.broadcast_args())
+        .into_iter()
+        .map(|socket| Box::new(socket) as Box<dyn ChatSocket>)
+        .collect()
 }
 
 /// Resolves once a socket has been caught up and gone live.

@@ -44,6 +44,8 @@ use socketio_browser::{SocketOptions, provide_socket};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -62,6 +64,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Sends this page's Content-Security-Policy (src/server/security_headers.rs): Leptos'
+/// inline hydration script runs by this response's nonce, nothing else inline does.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    use crate::server::security_headers::{CSP, leptos_page_policy};
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    // `/lab?server=URL` talks to another server.
+    let lab_server = use_context::<axum::http::request::Parts>().and_then(|parts| {
+        let query = parts.uri.query()?;
+        let server = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "server")?.1.into_owned();
+        (parts.uri.path() == "/lab").then_some(server)
+    });
+    // `cargo leptos watch`'s live reload (the AutoReload script) connects to its own port.
+    let reload = std::env::var("LEPTOS_WATCH")
+        .is_ok()
+        .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
+    let policy = leptos_page_policy(&nonce, lab_server.as_deref(), reload.as_deref());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(CSP, value);
     }
 }
 

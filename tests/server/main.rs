@@ -6,8 +6,12 @@
 mod chat;
 mod cluster;
 mod history;
+mod hostile;
+mod limits;
+mod raw;
 mod replay;
 mod rooms;
+mod slow;
 mod support;
 mod users;
 mod writer;

@@ -45,9 +45,13 @@ struct Options {
     /// Only these servers (socket-chat, official, bare).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
     servers: Vec<String>,
-    /// Only these measures (fanout, idle, storage, catchup).
+    /// Only these measures (fanout, idle, storage, catchup; and `slow`, only when named:
+    /// 1 000 sockets that never read while others chat, RSS every 5 s).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("idle"), String::from("storage"), String::from("catchup")])]
     scenarios: Vec<String>,
+    /// Seconds the `slow` measure chats for.
+    #[arg(long, default_value_t = 60)]
+    slow_seconds: u64,
     /// Run our server under this command, for profiling (e.g. `heaptrack`, or
     /// `valgrind --tool=massif`); its memory and CPU figures then describe the wrapper too.
     #[arg(long, value_delimiter = ' ', allow_hyphen_values = true)]
@@ -107,6 +111,15 @@ async fn main() -> ExitCode {
                 server.stop().await;
             }
         }
+        if kind == Kind::Ours
+            && wanted("slow")
+            && let Ok(server) = fresh_with(kind, &options, &scratch, &["--max-queued-packets", "1024"]).await
+        {
+            if let Err(e) = scenarios::slow_readers(&server, 1000, 10, 20, options.slow_seconds).await {
+                eprintln!("   slow readers: {e}");
+            }
+            server.stop().await;
+        }
         if kind != Kind::OfficialNoStore {
             if wanted("storage")
                 && let Ok(server) = fresh(kind, &options, &scratch).await
@@ -165,6 +178,11 @@ fn render(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
 
 async fn fresh(kind: Kind, options: &Options, scratch: &std::path::Path) -> load::Result<Server> {
     Server::start(kind, &options.root, scratch, &options.wrap).await
+}
+
+/// [`fresh`], with these flags for ours instead of the measures' outgoing queue.
+async fn fresh_with(kind: Kind, options: &Options, scratch: &std::path::Path, extra: &[&str]) -> load::Result<Server> {
+    Server::start_with(kind, &options.root, scratch, &options.wrap, extra).await
 }
 
 fn write(out: &std::path::Path, report: &Report) -> std::io::Result<()> {

@@ -216,3 +216,93 @@ pub fn bundle_size(pkg: &Path) -> Option<(u64, u64)> {
     }
     Some((raw, gzip))
 }
+
+/// Slow readers: `mute` sockets that never read while `chatters` sockets chat (each sending
+/// acknowledged messages at `rate` a second) for `seconds`, and one receiver that reads
+/// everything. Prints the server's RSS every 5 s, how many messages the receiver got, and
+/// how many mute sockets the server still holds at the end; returns the RSS samples (KB).
+pub async fn slow_readers(server: &Server, mute: usize, chatters: usize, rate: u64, seconds: u64) -> Result<Vec<u64>> {
+    let before = rss_kb(server.pid).ok_or("no RSS")?;
+    let mut mutes = connect_many(server.port, mute).await?;
+    let mut receiver = RawWs::connect(server.port, None).await?;
+    eprintln!("   slow readers: {mute} sockets that never read, {chatters} chatting at {rate}/s each, for {seconds} s");
+    eprintln!("   RSS {before} KB before, {} KB with the mute sockets open", rss_kb(server.pid).unwrap_or(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let chatting: Vec<_> = (0..chatters)
+        .map(|i| {
+            let port = server.port;
+            tokio::spawn(async move {
+                let mut ws = RawWs::connect(port, None).await?;
+                let mut batch = 0u64;
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    load::send_acked(&mut ws, &format!("slow-{i}-{batch}"), rate, rate).await?;
+                    batch += 1;
+                    tokio::time::sleep(Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+                }
+                Ok::<u64, String>(batch * rate)
+            })
+        })
+        .collect();
+    let mut samples = Vec::new();
+    let mut received = 0u64;
+    let mut next_sample = Instant::now();
+    while Instant::now() < deadline {
+        if Instant::now() >= next_sample {
+            let rss = rss_kb(server.pid).ok_or("no RSS")?;
+            eprintln!(
+                "   t={:>3} s  RSS {rss:>7} KB  receiver has {received} messages",
+                seconds - deadline.saturating_duration_since(Instant::now()).as_secs()
+            );
+            samples.push(rss);
+            next_sample += Duration::from_secs(5);
+        }
+        let until = (Instant::now() + Duration::from_millis(200)).min(deadline);
+        received += count_chat_until(&mut receiver, until).await?;
+    }
+    let mut sent = 0;
+    for chat in chatting {
+        sent += chat.await.map_err(|e| e.to_string())??;
+    }
+    // What the receiver still had on its way.
+    received += count_chat_until(&mut receiver, Instant::now() + SETTLE).await?;
+    // Which mute sockets the server still holds: a closed one reads to its end.
+    let mut open = 0;
+    for ws in &mut mutes {
+        let alive = tokio::time::timeout(Duration::from_millis(20), async {
+            loop {
+                match ws.fill().await {
+                    Ok(true) => {}
+                    _ => return false,
+                }
+            }
+        })
+        .await
+        .unwrap_or(true);
+        open += usize::from(alive);
+    }
+    let (low, high) = (samples.iter().min().copied().unwrap_or(0), samples.iter().max().copied().unwrap_or(0));
+    eprintln!(
+        "   slow readers: {sent} sent, the reading receiver got {received}; {open} of {mute} mute sockets still open; \
+         RSS {low}..{high} KB during the chat ({} KB spread): {}",
+        high - low,
+        if received >= sent && high - low < 50_000 { "memory flat, nobody else affected" } else { "CHECK" }
+    );
+    Ok(samples)
+}
+
+/// Reads until `deadline`, answering pings; returns the chat messages read.
+async fn count_chat_until(ws: &mut RawWs, deadline: Instant) -> Result<u64> {
+    let mut chat = 0;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline.into()) => return Ok(chat),
+            read = ws.fill() => {
+                if !read? {
+                    return Err("the server closed the receiver's connection".into());
+                }
+                load::take(ws, |frame| chat += u64::from(load::sent_at(frame).is_some())).await?;
+            }
+        }
+    }
+}

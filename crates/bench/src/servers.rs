@@ -41,10 +41,32 @@ pub struct Server {
     pub pid: u32,
 }
 
+/// Flags that lift socket-chat's per-client limits (README, "Limits and security") for the
+/// benchmark.
+const UNLIMITED: [&str; 8] = [
+    "--max-connections-per-ip",
+    "0",
+    "--socket-events-per-second",
+    "0",
+    "--ip-events-per-second",
+    "0",
+    "--allowed-origins",
+    "*",
+];
+
+/// The outgoing queue of the measures, as it was before the slow-reader bound (so figures
+/// stay comparable with earlier runs).
+const QUEUE: [&str; 2] = ["--max-queued-packets", "16384"];
+
 impl Server {
     /// Starts `kind` with a database under `dir`, and waits for its "listening on" line.
     /// Ours runs under `wrap` when it is not empty (a profiler).
     pub async fn start(kind: Kind, root: &Path, dir: &Path, wrap: &[String]) -> Result<Self> {
+        Self::start_with(kind, root, dir, wrap, &QUEUE).await
+    }
+
+    /// [`Server::start`], with `extra` flags for ours instead of [`QUEUE`].
+    pub async fn start_with(kind: Kind, root: &Path, dir: &Path, wrap: &[String], extra: &[&str]) -> Result<Self> {
         let db = dir.join(format!("{}.db", kind.name().replace([' ', ',', '+'], "-")));
         let _ = std::fs::remove_file(&db);
         let mut command = match kind {
@@ -60,6 +82,11 @@ impl Server {
                 };
                 c.args(["--addr", "127.0.0.1:0", "--database-url"])
                     .arg(format!("sqlite://{}", db.display()))
+                    // The load comes from one address, one sender at thousands of messages a
+                    // second, and the official server has no such limits: the limits a public
+                    // server needs are off, so both servers are measured doing the same work.
+                    .args(UNLIMITED)
+                    .args(extra)
                     .env("LEPTOS_SITE_ROOT", root.join("target/site"))
                     .env("RUST_LOG", "info,socketioxide=error,engineioxide=error");
                 c

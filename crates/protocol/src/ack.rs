@@ -75,4 +75,46 @@ pub enum AckErrorCode {
     ReadOnly,
     /// An admin command for a namespace the server does not have.
     UnknownNamespace,
+    /// The event has more arguments, or more binary attachments, than the server takes
+    /// (`--max-event-args`, `--max-binary-attachments`).
+    TooLarge,
+    /// The sender sent too many events too fast (per socket or per IP address); the error
+    /// carries `retryAfterMs` ([`RetryLater`]). A sender that keeps going is disconnected.
+    RateLimited,
+    /// The socket is in as many rooms as the server allows (`--max-rooms-per-socket`).
+    TooManyRooms,
+    /// The server has as many connections from this address as it allows
+    /// (`--max-connections-per-ip`); sent as the CONNECT error's message.
+    TooManyConnections,
+}
+
+/// The error of a request refused for now, with when to try again:
+/// `{ "status": "error", "error": { "code": "rate_limited", "message": "…", "retryAfterMs": 250 } }`.
+///
+/// A client reading it as [`AckError`] sees the code and the message (the extra field is
+/// ignored); one that wants to wait reads it as this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryLater {
+    /// Why ([`AckErrorCode::RateLimited`]).
+    pub code: AckErrorCode,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Milliseconds until the request would be accepted.
+    pub retry_after_ms: u64,
+}
+
+/// The whole reply of a [`RetryLater`]: `{ "status": "error", "error": { … } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryLaterReply {
+    /// Always `"error"`.
+    pub status: String,
+    /// Why, and when to try again.
+    pub error: RetryLater,
+}
+
+impl From<RetryLater> for RetryLaterReply {
+    fn from(error: RetryLater) -> Self {
+        Self { status: "error".into(), error }
+    }
 }

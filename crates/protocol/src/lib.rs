@@ -18,7 +18,7 @@ pub mod tutorial;
 pub mod typing;
 pub mod user;
 
-pub use ack::{AckError, AckErrorCode, AckReply};
+pub use ack::{AckError, AckErrorCode, AckReply, RetryLater, RetryLaterReply};
 pub use auth::HandshakeAuth;
 pub use message::{Broadcast, ChatMessage, HistoryPage, HistoryRequest, MessageMeta, SendMessageArgs, SentMessage};
 pub use presence::{OnlineUser, Presence};

@@ -62,16 +62,31 @@ impl Target {
     }
 }
 
-/// Trims a room name and checks it: 1 to [`MAX_ROOM_NAME_CHARS`] characters.
+/// Trims a room name and checks it: 1 to [`MAX_ROOM_NAME_CHARS`] characters, none of them
+/// a control character or a bidirectional override ([`is_forbidden_in_room_name`]).
 pub fn room_name(name: &str) -> Result<String, AckError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_ROOM_NAME_CHARS {
+    // Count at most one past the limit: a huge name costs no more than a short one.
+    if name.is_empty() || name.chars().take(MAX_ROOM_NAME_CHARS + 1).count() > MAX_ROOM_NAME_CHARS {
         return Err(AckError {
             code: AckErrorCode::InvalidArguments,
             message: format!("a room name has 1 to {MAX_ROOM_NAME_CHARS} characters"),
         });
     }
+    if name.chars().any(is_forbidden_in_room_name) {
+        return Err(AckError {
+            code: AckErrorCode::InvalidArguments,
+            message: "a room name has no control characters and no bidirectional overrides".into(),
+        });
+    }
     Ok(name.to_owned())
+}
+
+/// Characters a room name may not hold: control characters (new lines, NUL, escapes), which
+/// would break the room list and logs, and the bidirectional controls (U+202A to U+202E,
+/// U+2066 to U+2069), which make a name read differently from what it is.
+pub fn is_forbidden_in_room_name(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 #[cfg(test)]
@@ -84,6 +99,16 @@ mod tests {
         assert!(room_name("   ").is_err());
         assert!(room_name(&"é".repeat(64)).is_ok());
         assert!(room_name(&"é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn room_names_have_no_control_or_bidi_characters() {
+        assert!(room_name("a\nb").is_err());
+        assert!(room_name("a\u{0}b").is_err());
+        assert!(room_name("evil\u{202E}gnp.exe").is_err());
+        // Markup is just text: it is shown as typed, never interpreted.
+        assert_eq!(room_name("<script>alert(1)</script>").unwrap(), "<script>alert(1)</script>");
+        assert_eq!(room_name("日本語 room").unwrap(), "日本語 room");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! format. A packet becomes one Engine.IO text frame followed by one binary frame per
 //! attachment.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use bytes::Bytes;
@@ -162,8 +163,35 @@ pub fn auth_value<T: serde::Serialize + ?Sized>(auth: &T) -> Result<Value, Parse
 }
 
 /// The event name of an EVENT's payload.
-pub fn event_name(value: &Value) -> Result<&str, ParserError> {
-    CommonParser.read_event(value)
+///
+/// socketioxide's parser reads the name in place, which fails for a name with a JSON escape
+/// in it (a quote, a backslash, a control character): such a name is read again, owned.
+/// (Found by the property tests, `tests/properties.rs`.)
+pub fn event_name(value: &Value) -> Result<Cow<'_, str>, ParserError> {
+    let error = match CommonParser.read_event(value) {
+        Ok(name) => return Ok(Cow::Borrowed(name)),
+        Err(error) => error,
+    };
+    let Value::Str(text, _) = value else { return Err(error) };
+    first_string(text).map(Cow::Owned).ok_or(error)
+}
+
+/// The first element of a JSON array, when it is a string.
+fn first_string(text: &str) -> Option<String> {
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element::<String>()?;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_seq(&mut deserializer, First).ok().flatten()
 }
 
 /// Decodes arguments: a tuple takes every argument, any other type the first one.

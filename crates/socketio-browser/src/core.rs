@@ -330,7 +330,7 @@ impl Core {
                 self.lose_connection(DisconnectReason::IoServerDisconnect, out);
             }
             PacketData::Event(value, ack_id) | PacketData::BinaryEvent(value, ack_id) => {
-                let Ok(name) = codec::event_name(&value).map(str::to_owned) else {
+                let Ok(name) = codec::event_name(&value).map(std::borrow::Cow::into_owned) else {
                     return;
                 };
                 out.push(Output::Event { name, payload: Payload { value, with_event: true }, ack_id });

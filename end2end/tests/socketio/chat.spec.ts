@@ -51,40 +51,46 @@ test("a client that reconnects with auth.serverOffset gets what it missed, in or
   await expect.poll(() => none.map((m) => m[0])).toEqual(["four"]);
 });
 
-test("clients connecting without an offset while messages flow get every message sent after their CONNECT, once, in order", async ({ connect }) => {
-  const alice = await connect();
-  let started = 0;
-  let sending = true;
-  // Four messages in flight at a time keep the server busy while the clients connect.
-  const senders = Array.from({ length: 4 }, async () => {
-    while (sending) {
-      const n = started++;
-      await alice.timeout(5000).emitWithAck("chat message", `m${n}`, `alice-flow-${n}`);
+test.describe("without rate limits", () => {
+  // Alice sends as fast as the acks come, four at a time, far above a person's rate: the
+  // rate limits (README, "Limits and security") would refuse some of it.
+  test.use({ serverOptions: { args: ["--socket-events-per-second", "0"] } });
+
+  test("clients connecting without an offset while messages flow get every message sent after their CONNECT, once, in order", async ({ connect }) => {
+    const alice = await connect();
+    let started = 0;
+    let sending = true;
+    // Four messages in flight at a time keep the server busy while the clients connect.
+    const senders = Array.from({ length: 4 }, async () => {
+      while (sending) {
+        const n = started++;
+        await alice.timeout(5000).emitWithAck("chat message", `m${n}`, `alice-flow-${n}`);
+      }
+    });
+    // A hundred clients connect at once; each notes which message alice starts next.
+    const clients = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        let received: ReturnType<typeof collect> = [];
+        await connect({}, (s) => (received = collect(s)));
+        const from = started;
+        return { from, numbers: () => received.map((m) => Number(m[0].slice(1))) };
+      }),
+    );
+    const enough = started + 10;
+    await expect.poll(() => started).toBeGreaterThan(enough);
+    sending = false;
+    await Promise.all(senders);
+    const total = started;
+    for (const client of clients) {
+      const expected = Array.from({ length: total - client.from }, (_, i) => client.from + i);
+      // Messages in flight together may be stored in either order: compare as sets.
+      const after = () => client.numbers().filter((n) => n >= client.from).sort((a, b) => a - b);
+      await expect.poll(after).toEqual(expected);
+      // What came before its CONNECT may or may not be there, but never twice.
+      const numbers = client.numbers();
+      expect(new Set(numbers).size).toBe(numbers.length);
     }
   });
-  // A hundred clients connect at once; each notes which message alice starts next.
-  const clients = await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      let received: ReturnType<typeof collect> = [];
-      await connect({}, (s) => (received = collect(s)));
-      const from = started;
-      return { from, numbers: () => received.map((m) => Number(m[0].slice(1))) };
-    }),
-  );
-  const enough = started + 10;
-  await expect.poll(() => started).toBeGreaterThan(enough);
-  sending = false;
-  await Promise.all(senders);
-  const total = started;
-  for (const client of clients) {
-    const expected = Array.from({ length: total - client.from }, (_, i) => client.from + i);
-    // Messages in flight together may be stored in either order: compare as sets.
-    const after = () => client.numbers().filter((n) => n >= client.from).sort((a, b) => a - b);
-    await expect.poll(after).toEqual(expected);
-    // What came before its CONNECT may or may not be there, but never twice.
-    const numbers = client.numbers();
-    expect(new Set(numbers).size).toBe(numbers.length);
-  }
 });
 
 test("the tutorial's first client, which sends only the text and no ack, still chats", async ({ connect }) => {

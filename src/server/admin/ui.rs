@@ -5,12 +5,16 @@ use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
+use axum::http::HeaderValue;
 use axum::http::{Request, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::warn;
+
+use crate::server::security_headers;
 
 /// Where the UI is served.
 pub const PATH: &str = "/admin-ui";
@@ -39,7 +43,12 @@ pub fn routes<S: Clone + Send + Sync + 'static>(dir: &Path, admin_configured: bo
         }
         None => Router::new().nest_service(PATH, ServeDir::new(dir)),
     };
-    router.layer(middleware::from_fn(add_slash))
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            security_headers::CSP,
+            HeaderValue::from_static(security_headers::ADMIN_UI_POLICY),
+        ))
+        .layer(middleware::from_fn(add_slash))
 }
 
 /// `/admin-ui` → `/admin-ui/`: the UI's `index.html` refers to `js/…` and `css/…`, which

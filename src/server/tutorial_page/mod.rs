@@ -11,12 +11,19 @@
 
 pub mod client_files;
 
-use axum::response::Html;
+use axum::http::HeaderValue;
+use axum::response::{Html, IntoResponse};
+
+use super::security_headers;
 
 /// Where the page is served.
 pub const PATH: &str = "/tutorial";
 
-/// `GET /tutorial`.
-pub async fn page() -> Html<&'static str> {
-    Html(include_str!("index.html"))
+/// `GET /tutorial`: its inline script and style run by a fresh nonce, under a policy that
+/// allows nothing else inline (src/server/security_headers.rs).
+pub async fn page() -> impl IntoResponse {
+    let (page, policy) = security_headers::with_nonce(include_str!("index.html"));
+    let policy =
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static(security_headers::DEFAULT_POLICY));
+    ([(security_headers::CSP, policy)], Html(page))
 }
