@@ -33,6 +33,10 @@
 //! | the tutorial's final page as is (`/tutorial`, `/socket.io/socket.io.js`) | `server/tutorial_page/` | the official `socket.io-client` | `server/tutorial_page/index.html` | `end2end/tests/tutorial/` |
 //! | the official Admin UI (`/admin`, `/admin-ui/`) | `server/admin/` (touch points: `admin/hooks.rs`) | | the official UI | `end2end/tests/admin/` |
 
+// The chat page's view is one deeply nested type (every panel, statically typed); a release
+// build (no `erase_components`) computes its layout past the default depth of 128.
+#![recursion_limit = "256"]
+
 pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
