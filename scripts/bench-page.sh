@@ -10,6 +10,7 @@ source scripts/setup.sh
 
 echo "[bench-page] building the release app, precompressed"
 cargo leptos build --release --precompress
+scripts/regzip.sh
 scripts/page-size.sh
 cd end2end
 exec env SOCKET_CHAT_BIN="$PWD/../target/release/socket-chat" npx playwright test --config playwright.bench.config.ts
