@@ -35,6 +35,10 @@
 //! | the official Admin UI (`/admin`, `/admin-ui/`) | `server/admin/` (touch points: `admin/hooks.rs`) | | the official UI | `end2end/tests/admin/` |
 //! | adapters: several nodes (Redis adapter, `fetch_sockets`, `local()`) | `server/cluster.rs`, handlers generic over `A: Adapter`, `writer.rs` `deliver_new`, `store/postgres.rs` | | | `tests/server/cluster.rs`, `end2end/tests/cluster/` |
 
+// The chat page's view is one deeply nested type (every panel, statically typed); a release
+// build (no `erase_components`) computes its layout past the default depth of 128.
+#![recursion_limit = "256"]
+
 pub use socket_chat_protocol as protocol;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -1,4 +1,5 @@
-//! The axum router: Leptos pages and server functions, static assets, `/healthz`, the
+//! The axum router: Leptos pages and server functions, the page's files (`/pkg`, see
+//! [`assets`](super::assets)), other static assets, `/healthz`, the
 //! tutorial's own page and the Admin UI, and Socket.IO as the outermost layer on the same
 //! port (only the official client's files are answered before it).
 
@@ -18,7 +19,7 @@ use tower_http::compression::CompressionLayer;
 use super::admin::{self, Admin, hooks};
 use super::cluster::Health;
 use super::tutorial_page::{self, client_files};
-use super::{AppState, chat, lab, limits, origin, request_copy, security_headers};
+use super::{AppState, assets, chat, lab, limits, origin, request_copy, security_headers};
 use crate::ui::{App, shell};
 
 /// Bytes each WebSocket reads at a time. Chat frames are small; socketioxide's 4 KiB default
@@ -88,6 +89,8 @@ pub fn router<A: Adapter + DefinedAdapter>(
         .route("/healthz", get(move || health.clone().respond()))
         .route(tutorial_page::PATH, get(tutorial_page::page))
         .merge(admin_ui)
+        // The WASM, JS and CSS: precompressed, cached by their hashed names (assets.rs).
+        .merge(assets::routes(&options))
         .leptos_routes_with_context(&options, routes, move || provide_context(context_state.clone()), {
             let options = options.clone();
             move || shell(options.clone())

@@ -301,6 +301,26 @@ pub enum ConfigError {
     /// A limit is out of range.
     #[error("{0}")]
     Invalid(&'static str),
+    /// `hash-files` is on but the build's list of hashed names is not beside the binary
+    /// (Leptos would fail on every page).
+    #[error(
+        "hash-files is on but {0} is missing: build with `cargo leptos build` (it writes that file), \
+         or set LEPTOS_HASH_FILES=false"
+    )]
+    MissingHashFile(PathBuf),
+}
+
+/// With `hash-files` on, Leptos reads the hashed file names from `hash.txt` beside the
+/// running binary on every page (and panics without it): check it once, at start-up.
+pub fn check_hash_file(leptos: &LeptosOptions) -> Result<(), ConfigError> {
+    if !leptos.hash_files {
+        return Ok(());
+    }
+    let path = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos.hash_file)))
+        .unwrap_or_else(|| PathBuf::from(&*leptos.hash_file));
+    if path.is_file() { Ok(()) } else { Err(ConfigError::MissingHashFile(path)) }
 }
 
 /// Header of the section that `leptos_config` reads.

@@ -21,10 +21,12 @@
 //! - [`request_copy`]: Socket.IO requests copied out of hyper's read buffer (memory).
 //! - [`tutorial_page`]: the tutorial's own page at `/tutorial`, and `/socket.io/socket.io.js`.
 //! - [`admin`]: the Socket.IO Admin UI's `/admin` namespace and the UI at `/admin-ui/`.
+//! - [`assets`]: the page's WASM, JS and CSS, precompressed and cached by hashed name.
 //! - [`app`]: the router.
 
 pub mod admin;
 pub mod app;
+pub mod assets;
 pub mod chat;
 pub mod cluster;
 pub mod config;
@@ -98,6 +100,10 @@ pub async fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if let Err(e) = config::check_hash_file(&config.leptos) {
+        error!("{e}");
+        return ExitCode::FAILURE;
     }
     let listener = match TcpListener::bind(config.leptos.site_addr).await {
         Ok(listener) => listener,

@@ -36,7 +36,7 @@ pub mod unread;
 pub mod visibility;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -56,6 +56,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // Before the first paint: the theme the reader chose (src/ui/theme.rs).
                 <script src="/theme.js"></script>
                 <AutoReload options=options.clone() />
+                // The build's stylesheet by its hashed name (hash-files in Cargo.toml).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <link rel="icon" type="image/png" href="/favicon.png" />
                 <MetaTags />
@@ -98,7 +100,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_socket(browser_socket_options);
     view! {
-        <Stylesheet id="leptos" href="/pkg/socket-chat.css" />
         <Title text="socket-chat" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>

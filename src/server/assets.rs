@@ -1,0 +1,86 @@
+//! The built page's files under `/pkg` (WASM, JS, CSS): served as the build compressed them,
+//! and cached by name.
+//!
+//! - A release build (`cargo leptos build --release --precompress`) writes a `.br` and a `.gz`
+//!   beside every file; the browser gets the smallest one its `Accept-Encoding` allows, with no
+//!   compression work per request (brotli at its best level is too slow to run per request).
+//!   Without them (a debug build), the router's compression layer compresses on the fly.
+//! - cargo-leptos puts a content hash in each name (`hash-files`): a name never changes its
+//!   content, so the browser keeps it a year without asking again (`immutable`). Any other file
+//!   is revalidated on every use (`no-cache`), so a new build is never hidden by an old copy.
+//! - `Vary: Accept-Encoding` on every answer: caches between us and the browser must not hand
+//!   a brotli body to a browser that asked for gzip.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use leptos::config::LeptosOptions;
+use tower_http::services::ServeDir;
+
+/// A year: the longest lifetime browsers honour.
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// Stored, but checked with the server (`If-Modified-Since`) before each use.
+const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
+
+/// Length of cargo-leptos' hash in a file name: an MD5 digest in unpadded base64url.
+const HASH_LEN: usize = 22;
+
+/// `/pkg/*` from `site-root/site-pkg-dir`, precompressed variants first.
+pub fn routes<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    Router::new()
+        .nest_service(&format!("/{}", options.site_pkg_dir), files)
+        .layer(middleware::from_fn(cache_headers))
+}
+
+/// Adds `Cache-Control` (by name) and `Vary: Accept-Encoding` to what `ServeDir` answers.
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let hashed = has_content_hash(request.uri().path());
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let headers = response.headers_mut();
+    if status.is_success() || status.is_redirection() {
+        headers.insert(header::CACHE_CONTROL, if hashed { IMMUTABLE } else { REVALIDATE });
+    }
+    headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// Whether a file name carries cargo-leptos' content hash: `name.<22 base64url chars>.ext`
+/// (`socket-chat.Qq3r1W6y0ZkY0t0Kx2cRVA.wasm`).
+fn has_content_hash(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut parts = name.rsplit('.');
+    let (Some(_extension), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !stem.is_empty()
+        && hash.len() == HASH_LEN
+        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_content_hash;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(has_content_hash("/pkg/socket-chat.Qq3r1W6y0ZkY0t0Kx2cRVA.wasm"));
+        assert!(has_content_hash("/pkg/socket-chat.a-b_c12345678901234567.js"));
+        assert!(has_content_hash("/pkg/__wasm_split.Qq3r1W6y0ZkY0t0Kx2cRVA.js"));
+    }
+
+    #[test]
+    fn other_names_are_not() {
+        assert!(!has_content_hash("/pkg/socket-chat.wasm"));
+        assert!(!has_content_hash("/pkg/socket-chat_bg.wasm"));
+        assert!(!has_content_hash("/pkg/.Qq3r1W6y0ZkY0t0Kx2cRVA.wasm"));
+        assert!(!has_content_hash("/pkg/socket-chat.Qq3r1W6y0ZkY0t0Kx2cRV.wasm"));
+        assert!(!has_content_hash("/pkg/socket-chat.Qq3r1W6y0ZkY0t0Kx2c/VA.wasm"));
+        assert!(!has_content_hash("/pkg/socket-chat.Qq3r1W6y0ZkY0t0Kx2c.VA.wasm"));
+        assert!(!has_content_hash(""));
+    }
+}
