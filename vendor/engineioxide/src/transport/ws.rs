@@ -6,10 +6,7 @@
 
 use std::sync::Arc;
 
-use futures_util::{
-    SinkExt, StreamExt, TryStreamExt,
-    stream::{SplitSink, SplitStream},
-};
+use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
 use smallvec::smallvec;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -23,7 +20,7 @@ use tokio_tungstenite::{
 };
 use tokio_util::future::FutureExt as _;
 
-use engineioxide_core::{Packet, ProtocolVersion, Sid, Str, TransportType};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
 use crate::{
     DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
@@ -123,14 +120,15 @@ where
         .max_frame_size(Some(engine.config.ws_max_frame_size));
 
     let ws_init = move || WebSocketStream::from_raw_socket(conn, Role::Server, Some(ws_config));
-    let (socket, ws) = if let Some(sid) = sid {
+    let (socket, ws, heartbeat) = if let Some(sid) = sid {
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
             Some(socket) if socket.is_ws() => return Err(Error::MultipleWebsocketRequests),
             Some(socket) => {
                 let mut ws = ws_init().await;
 
-                let upgrade_fut = upgrade_handshake::<H, S>(&socket, &mut ws);
+                // Boxed: only upgrades pay for its state, not every connection's task.
+                let upgrade_fut = Box::pin(upgrade_handshake::<H, S>(&socket, &mut ws));
                 match tokio::time::timeout(engine.config.upgrade_timeout, upgrade_fut)
                     .with_cancellation_token(&socket.cancellation_token)
                     .await
@@ -148,7 +146,8 @@ where
                         return Err(Error::Upgrade);
                     }
                 }
-                (socket, ws)
+                // The polling session's heartbeat task goes on.
+                (socket, ws, false)
             }
         }
     } else {
@@ -159,101 +158,31 @@ where
 
         let mut ws = ws_init().await;
         init_handshake(socket.id, &mut ws, &engine.config).await?;
-        socket
-            .clone()
-            .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
-        (socket, ws)
+        (socket, ws, true)
     };
-    let (tx, rx) = ws.split();
-
-    // Pipe between websocket and internal socket channel.
-    tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
-
-    // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
-        .with_cancellation_token(&socket.cancellation_token)
-        .await
-    {
-        Some(Err(ref e)) => {
-            let reason =
-                Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
-
-            #[cfg(feature = "tracing")]
-            tracing::debug!("error when handling packet: {:?}", e);
-            engine.close_session(socket.id, reason);
-        }
-        Some(Ok(())) => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "ws transport was closed");
-            engine.close_session(socket.id, DisconnectReason::TransportClose);
-        }
-        None => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "socket is closing");
-        }
-    }
+    // One task per connection: this one reads, writes and (for a session born on a
+    // websocket) keeps the heartbeat.
+    serve(&engine, &socket, ws, heartbeat).await;
     Ok(())
 }
 
-/// Forwards all packets received from a websocket to a EngineIo [`Socket`]
-async fn forward_to_handler<H: EngineIoHandler, S>(
-    engine: &Arc<EngineIo<H>>,
-    mut rx: SplitStream<WebSocketStream<S>>,
-    socket: &Arc<Socket<H::Data>>,
-) -> Result<(), Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    while let Some(msg) = rx.try_next().await? {
-        match msg {
-            Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
-                Packet::Close => {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] closing session", socket.id);
-                    engine.close_session(socket.id, DisconnectReason::TransportClose);
-                    break;
-                }
-                Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
-                    Ok::<(), Error>(())
-                }
-                Packet::Message(msg) => {
-                    engine.handler.on_message(msg, socket.clone());
-                    Ok(())
-                }
-                p => return Err(Error::BadPacket(p)),
-            },
-            Message::Binary(mut data) => {
-                if socket.protocol == ProtocolVersion::V3 && !data.is_empty() {
-                    // The first byte is the message type, which we don't need.
-                    data = data.split_off(1);
-                }
-                engine.handler.on_binary(data, socket.clone());
-                Ok(())
-            }
-            Message::Close(_) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("websocket closed, closing session");
-                engine.close_session(socket.id, DisconnectReason::TransportClose);
-                break;
-            }
-            _ => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!(sid = ?socket.id, "unexpected ws message");
-                Ok(())
-            }
-        }?
-    }
-    Ok(())
-}
-
-/// Forwards all packets waiting to be sent to the websocket
+/// Runs a websocket connection in the calling task until the session ends: reads frames and
+/// hands them to the handler, writes what is queued for the socket, and keeps the heartbeat
+/// when `heartbeat` is set (a session upgraded from polling has its heartbeat task already).
 ///
-/// The websocket stream is flushed only when the internal channel is drained
-async fn forward_to_socket<H: EngineIoHandler, S>(
-    socket: Arc<Socket<H::Data>>,
-    mut tx: SplitSink<WebSocketStream<S>, Message>,
+/// This used to be three tasks (reader, writer, heartbeat) around a split stream. Each task
+/// is an allocation of its own future plus a scheduler entry, and the split puts the stream
+/// behind a lock shared by the two halves: about 6.6 KB per idle connection. One task
+/// holding the whole stream needs none of that, and a queued packet is written by the same
+/// task that would have woken the writer.
+///
+/// While a write waits for the client (a slow reader), nothing is read from it: the client
+/// is pushed back instead of being read ahead of what it is sent.
+async fn serve<H: EngineIoHandler, S>(
+    engine: &Arc<EngineIo<H>>,
+    socket: &Arc<Socket<H::Data>>,
+    mut ws: WebSocketStream<S>,
+    heartbeat: bool,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -264,7 +193,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         .await
     else {
         #[cfg(feature = "tracing")]
-        tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
+        tracing::debug!(sid = %socket.id, "session closed before the ws started");
         return;
     };
     let InternalRx {
@@ -273,82 +202,190 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         ..
     } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
+    let (interval, timeout) = (engine.config.ping_interval, engine.config.ping_timeout);
+    // Until it has failed (a finished future must not be polled again).
+    let mut heartbeat_running = true;
+    let mut heartbeat = std::pin::pin!(async move {
+        if heartbeat {
+            socket.heartbeat_job(interval, timeout).await
+        } else {
+            std::future::pending().await
         }
+    });
 
-    // Forward buffered packets until the channel is closed or the session is cancelled.
     loop {
+        // Not biased: a client reading slowly must not keep its own frames (its pongs) unread,
+        // and a client writing fast must not keep its packets unsent.
         tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
+            items = buffered_rx.recv() => match items {
+                Some(packets) => {
+                    write_packets(socket, &mut ws, packets).await;
+                    while let Ok(packets) = buffered_rx.try_recv() {
+                        write_packets(socket, &mut ws, packets).await;
                     }
-                    None => break
+                    flush(socket, &mut ws).await;
                 }
+                None => break,
+            },
+            _ = socket.cancellation_token.cancelled() => {
+                // What was queued before the session closed (a close packet) still goes out.
+                while let Ok(packets) = buffered_rx.try_recv() {
+                    write_packets(socket, &mut ws, packets).await;
+                }
+                break;
             }
-            _ = socket.cancellation_token.cancelled() => break,
             Ok(()) = volatile_rx.changed() => {
                 let val = volatile_rx.borrow_and_update().clone();
                 if let Some(packets) = val {
                     #[cfg(feature = "tracing")]
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
+                    write_packets(socket, &mut ws, packets).await;
+                    flush(socket, &mut ws).await;
                 }
             },
+            msg = ws.next() => {
+                let reason = match msg {
+                    Some(Ok(msg)) => match on_frame(engine, socket, msg) {
+                        Ok(true) => continue,
+                        Ok(false) => None,
+                        Err(ref e) => {
+                            #[cfg(feature = "tracing")]
+                            tracing::debug!("error when handling packet: {:?}", e);
+                            Some(Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError))
+                        }
+                    },
+                    Some(Err(e)) => {
+                        let e = Error::from(e);
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!("error when reading the ws: {:?}", e);
+                        Some(Option::<DisconnectReason>::from(&e).unwrap_or(DisconnectReason::TransportError))
+                    }
+                    None => {
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!(sid = %socket.id, "ws transport was closed");
+                        Some(DisconnectReason::TransportClose)
+                    }
+                };
+                if let Some(reason) = reason {
+                    engine.close_session(socket.id, reason);
+                }
+                // Closed by the client: what is queued until then still goes out.
+                while let Ok(packets) = buffered_rx.try_recv() {
+                    write_packets(socket, &mut ws, packets).await;
+                }
+                break;
+            }
+            Err(_e) = &mut heartbeat, if heartbeat_running => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(id = ?socket.id, "heartbeat error: {_e}");
+                // Queues a close packet and cancels the session: the next turn sends it and ends.
+                socket.close(DisconnectReason::HeartbeatTimeout);
+                heartbeat_running = false;
+            }
         }
-
-        #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
-        tx.flush().await.ok();
     }
 
     #[cfg(feature = "tracing")]
     tracing::trace!(sid = %socket.id, "ws closing flush");
-
-    tx.flush().await.ok();
-    tx.close().await.ok();
+    flush(socket, &mut ws).await;
+    ws.close(None).await.ok();
 }
+
+/// Hands a frame read from the websocket to the socket or its handler. `Ok(false)` when the
+/// client closed the session.
+fn on_frame<H: EngineIoHandler>(
+    engine: &Arc<EngineIo<H>>,
+    socket: &Arc<Socket<H::Data>>,
+    msg: Message,
+) -> Result<bool, Error> {
+    match msg {
+        Message::Text(msg) => match Packet::parse(socket.protocol, ws_bytes_to_str(msg))? {
+            Packet::Close => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!("[sid={}] closing session", socket.id);
+                engine.close_session(socket.id, DisconnectReason::TransportClose);
+                Ok(false)
+            }
+            Packet::Pong | Packet::Ping => {
+                // A full channel means that the client is already known to be alive.
+                socket.heartbeat_tx.try_send(()).ok();
+                Ok(true)
+            }
+            Packet::Message(msg) => {
+                engine.handler.on_message(msg, socket.clone());
+                Ok(true)
+            }
+            p => Err(Error::BadPacket(p)),
+        },
+        Message::Binary(mut data) => {
+            if socket.protocol == ProtocolVersion::V3 && !data.is_empty() {
+                // The first byte is the message type, which we don't need.
+                data = data.split_off(1);
+            }
+            engine.handler.on_binary(data, socket.clone());
+            Ok(true)
+        }
+        Message::Close(_) => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("websocket closed, closing session");
+            engine.close_session(socket.id, DisconnectReason::TransportClose);
+            Ok(false)
+        }
+        _ => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = ?socket.id, "unexpected ws message");
+            Ok(true)
+        }
+    }
+}
+
+/// Writes packets to the websocket's buffer (sent at the next flush). A write error is only
+/// logged: the read side sees the broken connection and ends the session.
+async fn write_packets<D, S>(socket: &Socket<D>, ws: &mut WebSocketStream<S>, packets: PacketBuf)
+where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    for item in packets {
+        let res = match item {
+            Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+                if socket.protocol == ProtocolVersion::V3 {
+                    // v3 protocol requires packet type as the first byte.
+                    // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                    let mut buff = Vec::with_capacity(bin.len() + 1);
+                    buff.push(0x04);
+                    buff.extend(bin);
+                    ws.feed(Message::Binary(buff.into())).await
+                } else {
+                    ws.feed(Message::Binary(bin)).await
+                }
+            }
+            // A Noop Packet maybe sent by the server to upgrade from a polling connection
+            // In the case that the packet was not poll in time it will remain in the buffer and therefore
+            // it should be discarded here
+            Packet::Noop => Ok(()),
+            item => {
+                let packet: String = item.try_into().unwrap();
+                ws.feed(Message::Text(packet.into())).await
+            }
+        };
+        if let Err(_e) = res {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+        }
+    }
+}
+
+async fn flush<D, S>(_socket: &Socket<D>, ws: &mut WebSocketStream<S>)
+where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    #[cfg(feature = "tracing")]
+    tracing::trace!(sid = %_socket.id, "ws flush");
+    ws.flush().await.ok();
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -497,6 +534,10 @@ mod tests {
         ))
     }
 
+    fn engine() -> Arc<EngineIo<StubHandler>> {
+        Arc::new(EngineIo::new(Arc::new(StubHandler), EngineIoConfig::default()))
+    }
+
     async fn ws_pair() -> (WebSocketStream<DuplexStream>, WebSocketStream<DuplexStream>) {
         let (server, client) = tokio::io::duplex(1024);
         (
@@ -510,10 +551,10 @@ mod tests {
     async fn writer_waits_for_the_lock_of_a_polling_request() {
         let socket = socket();
         let (server, mut client) = ws_pair().await;
-        let (tx, _rx) = server.split();
 
         let polling = socket.internal_rx.lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+        let (engine, sock) = (engine(), socket.clone());
+        let writer = tokio::spawn(async move { serve(&engine, &sock, server, false).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!writer.is_finished(), "the writer should wait for the lock");
 
@@ -531,16 +572,44 @@ mod tests {
     async fn writer_waiting_for_the_lock_stops_with_the_session() {
         let socket = socket();
         let (server, _client) = ws_pair().await;
-        let (tx, _rx) = server.split();
 
         let _polling = socket.internal_rx.lock().await;
-        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+        let (engine, sock) = (engine(), socket.clone());
+        let writer = tokio::spawn(async move { serve(&engine, &sock, server, false).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
 
         socket.cancellation_token.cancel();
         tokio::time::timeout(TIMEOUT, writer)
             .await
             .expect("the writer should stop")
+            .unwrap();
+    }
+
+    /// One task reads and writes: packets queued while frames arrive are all sent, in order,
+    /// and the frames all reach the handler.
+    #[tokio::test]
+    async fn one_task_reads_and_writes() {
+        let socket = socket();
+        let (server, mut client) = ws_pair().await;
+        let (engine, sock) = (engine(), socket.clone());
+        let task = tokio::spawn(async move { serve(&engine, &sock, server, false).await });
+        for i in 0..100 {
+            socket.emit(Str::from(format!("m{i}"))).unwrap();
+            client.send(Message::text("3")).await.unwrap();
+        }
+        for i in 0..100 {
+            let msg = tokio::time::timeout(TIMEOUT, client.next())
+                .await
+                .expect("every packet is sent")
+                .unwrap()
+                .unwrap();
+            assert_eq!(msg, Message::text(format!("4m{i}")));
+        }
+        // The client closes: the task ends.
+        client.close(None).await.unwrap();
+        tokio::time::timeout(TIMEOUT, task)
+            .await
+            .expect("the task ends with the connection")
             .unwrap();
     }
 }
