@@ -3,8 +3,10 @@
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{ConnectOptions, Connection, FromRow, SqliteConnection, SqlitePool};
 
 use crate::protocol::ChatMessage;
 
@@ -43,6 +45,9 @@ pub enum Inserted {
 #[derive(Debug, Clone)]
 pub struct MessageStore {
     pool: SqlitePool,
+    /// The writer's own connection for inserts (file databases; an in-memory database is a
+    /// single connection, the pool's).
+    inserts: Option<Arc<tokio::sync::Mutex<SqliteConnection>>>,
 }
 
 /// A message to store.
@@ -108,10 +113,16 @@ impl MessageStore {
         }
         // An in-memory database lives in one connection; a file serves concurrent readers.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool =
-            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 4 }).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let inserts = match in_memory {
+            true => None,
+            false => Some(Arc::new(tokio::sync::Mutex::new(options.connect().await?))),
+        };
+        Ok(Self { pool, inserts })
     }
 
     /// Stores a message once per `client_offset`.
@@ -122,43 +133,16 @@ impl MessageStore {
 
     /// Stores messages in one transaction (one commit for the lot: the writer's group
     /// commit, and seeding), each once per `client_offset`; one result per message, in order.
+    ///
+    /// One multi-row `INSERT` per [`INSERT_ROWS`] messages rather than one statement each:
+    /// every sqlx statement is a round trip to the connection's worker thread, which was
+    /// most of the cost of a batch. On a file database the inserts have their own connection,
+    /// so a batch never waits behind replays and history pages for a pooled one.
     pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
-        let sent_at = now_millis();
-        let mut tx = self.pool.begin().await?;
-        let mut results = Vec::with_capacity(messages.len());
-        for new in messages {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-            )
-            .bind(new.content)
-            .bind(new.client_offset)
-            .bind(sent_at)
-            .bind(new.room)
-            .bind(new.except)
-            .fetch_optional(&mut *tx)
-            .await?;
-            results.push(match id {
-                Some(id) => Inserted::New(ChatMessage {
-                    server_offset: id,
-                    content: new.content.to_owned(),
-                    sent_at,
-                    client_offset: new.client_offset.map(str::to_owned),
-                    room: new.room.map(str::to_owned),
-                    except: new.except.map(str::to_owned),
-                    author: None,
-                    user: None,
-                }),
-                None => Inserted::Duplicate(
-                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
-                        .bind(new.client_offset)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                ),
-            });
+        match &self.inserts {
+            Some(connection) => insert_batch(&mut *connection.lock().await, messages).await,
+            None => insert_batch(&mut *self.pool.acquire().await?, messages).await,
         }
-        tx.commit().await?;
-        Ok(results)
     }
 
     /// Up to `limit` messages after `server_offset` that a member of `rooms` may see,
@@ -221,8 +205,65 @@ impl MessageStore {
 
     /// Waits for queries in flight, then closes every connection.
     pub async fn close(&self) {
+        if let Some(inserts) = &self.inserts {
+            // Waits for the insert in flight; the connection closes when the last handle goes.
+            drop(inserts.lock().await);
+        }
         self.pool.close().await;
     }
+}
+
+/// Messages per `INSERT` statement (5 parameters each, far below SQLite's 32 766).
+const INSERT_ROWS: usize = 1000;
+
+/// [`MessageStore::insert_many`] on one connection.
+async fn insert_batch(
+    connection: &mut SqliteConnection,
+    messages: &[NewMessage<'_>],
+) -> Result<Vec<Inserted>, StoreError> {
+    let sent_at = now_millis();
+    let mut tx = connection.begin().await?;
+    let mut results = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(INSERT_ROWS) {
+        let rows = chunk.iter().map(|_| "(?, ?, ?, ?, ?)").collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "INSERT INTO messages (content, client_offset, sent_at, room, except_room) VALUES {rows} \
+             ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset"
+        );
+        let mut query = sqlx::query_as::<_, (i64, Option<String>)>(&sql);
+        for new in chunk {
+            query = query.bind(new.content).bind(new.client_offset).bind(sent_at).bind(new.room).bind(new.except);
+        }
+        let mut inserted = query.fetch_all(&mut *tx).await?;
+        // SQLite inserts the VALUES rows in order, so ids increase with them. Walking the
+        // messages in order, a message is new exactly when the next inserted row carries
+        // its client offset: a duplicate's key is never inserted later in the same batch.
+        inserted.sort_unstable_by_key(|(id, _)| *id);
+        let mut inserted = inserted.into_iter().peekable();
+        for new in chunk {
+            let is_new = inserted.peek().is_some_and(|(_, key)| key.as_deref() == new.client_offset);
+            results.push(match inserted.next_if(|_| is_new) {
+                Some((id, _)) => Inserted::New(ChatMessage {
+                    server_offset: id,
+                    content: new.content.to_owned(),
+                    sent_at,
+                    client_offset: new.client_offset.map(str::to_owned),
+                    room: new.room.map(str::to_owned),
+                    except: new.except.map(str::to_owned),
+                    author: None,
+                    user: None,
+                }),
+                None => Inserted::Duplicate(
+                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
+                        .bind(new.client_offset)
+                        .fetch_one(&mut *tx)
+                        .await?,
+                ),
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 fn now_millis() -> i64 {
@@ -319,5 +360,24 @@ mod tests {
         assert_eq!(reopened.page(None, None, 1).await.unwrap()[0].content, "kept");
         // A restarted server knows where live delivery starts.
         assert_eq!(reopened.latest_offset().await.unwrap(), 1);
+        // The insert connection of a file database: keys stored before, keys repeated in the
+        // batch, and messages without a key, in one batch.
+        let batch: Vec<NewMessage<'_>> = [Some("k1"), None, Some("k2"), Some("k1"), None, Some("k2"), Some("k3")]
+            .iter()
+            .map(|k| NewMessage { content: "x", client_offset: *k, ..NewMessage::default() })
+            .collect();
+        let first = reopened.insert_many(&batch[..3]).await.unwrap();
+        let results = reopened.insert_many(&batch).await.unwrap();
+        let offset = |r: &Inserted| match r {
+            Inserted::New(m) => m.server_offset,
+            Inserted::Duplicate(o) => *o,
+        };
+        assert_eq!(results.iter().filter(|r| matches!(r, Inserted::New(_))).count(), 3, "{results:?}");
+        assert_eq!(offset(&results[0]), offset(&first[0]));
+        assert_eq!(offset(&results[2]), offset(&first[2]));
+        assert_eq!(results[3], Inserted::Duplicate(offset(&first[0])));
+        assert!(matches!(results[1], Inserted::New(_)) && matches!(results[4], Inserted::New(_)));
+        assert!(matches!(results[6], Inserted::New(_)));
+        assert!(offset(&results[1]) < offset(&results[4]) && offset(&results[4]) < offset(&results[6]));
     }
 }
