@@ -550,7 +550,11 @@ where
     }
 
     pub(crate) fn send_volatile(&self, packets: PacketBuf) -> bool {
-        self.volatile_tx.send(Some(packets)).is_ok()
+        let sent = self.volatile_tx.send(Some(packets)).is_ok();
+        // A websocket connection looks at the volatile slot when its queue wakes it, rather
+        // than keeping a watch future registered for each turn of its loop.
+        self.internal_tx.wake_receiver();
+        sent
     }
 }
 

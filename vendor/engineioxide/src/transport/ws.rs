@@ -4,7 +4,7 @@
 //! Other functions are used internally to handle the websocket connection through tasks and channels
 //! and to handle upgrade from polling to ws
 
-use std::sync::Arc;
+use std::{sync::Arc, task::Poll};
 
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderValue, Request, Response, StatusCode, request::Parts};
@@ -240,12 +240,28 @@ async fn serve<H: EngineIoHandler, S>(
         }
     });
 
+    // Made once, not at every turn of the loop: registering and unregistering a waiter for
+    // each packet sent was a visible share of the CPU per delivery.
+    let mut cancelled = std::pin::pin!(socket.cancellation_token.cancelled());
+    let (read_gate, read_waker) = Gate::new();
+    let (heartbeat_gate, heartbeat_waker) = Gate::new();
+
     loop {
+        // What is queued, or else a volatile packet: the queue's waker is woken for both
+        // (`Socket::send_volatile`). The waker is registered before the volatile slot is
+        // looked at, so a volatile packet sent in between still wakes the task.
+        let outgoing = std::future::poll_fn(|cx| match buffered_rx.poll_recv(cx) {
+            Poll::Ready(packets) => Poll::Ready(Outgoing::Packets(packets)),
+            Poll::Pending if volatile_rx.has_changed().unwrap_or(false) => {
+                Poll::Ready(Outgoing::Volatile)
+            }
+            Poll::Pending => Poll::Pending,
+        });
         // Not biased: a client reading slowly must not keep its own frames (its pongs) unread,
         // and a client writing fast must not keep its packets unsent.
         tokio::select! {
-            items = buffered_rx.recv() => match items {
-                Some(packets) => {
+            outgoing = outgoing => match outgoing {
+                Outgoing::Packets(Some(packets)) => {
                     if ready(socket, &mut ws).await {
                         write_packets(socket, &mut ws, packets);
                         while let Ok(packets) = buffered_rx.try_recv() {
@@ -254,9 +270,20 @@ async fn serve<H: EngineIoHandler, S>(
                     }
                     flush(socket, &mut ws).await;
                 }
-                None => break,
+                Outgoing::Packets(None) => break,
+                Outgoing::Volatile => {
+                    let val = volatile_rx.borrow_and_update().clone();
+                    if let Some(packets) = val {
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
+                        if ready(socket, &mut ws).await {
+                            write_packets(socket, &mut ws, packets);
+                        }
+                        flush(socket, &mut ws).await;
+                    }
+                }
             },
-            _ = socket.cancellation_token.cancelled() => {
+            _ = &mut cancelled => {
                 // What was queued before the session closed (a close packet) still goes out.
                 if ready(socket, &mut ws).await {
                     while let Ok(packets) = buffered_rx.try_recv() {
@@ -265,18 +292,7 @@ async fn serve<H: EngineIoHandler, S>(
                 }
                 break;
             }
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    if ready(socket, &mut ws).await {
-                        write_packets(socket, &mut ws, packets);
-                    }
-                    flush(socket, &mut ws).await;
-                }
-            },
-            msg = ws.next() => {
+            msg = std::future::poll_fn(|cx| read_gate.poll(&read_waker, cx, |cx| ws.poll_next_unpin(cx))) => {
                 let reason = match msg {
                     Some(Ok(msg)) => match on_frame(engine, socket, msg) {
                         Ok(true) => continue,
@@ -310,7 +326,7 @@ async fn serve<H: EngineIoHandler, S>(
                 }
                 break;
             }
-            Err(_e) = &mut heartbeat, if heartbeat_running => {
+            Err(_e) = std::future::poll_fn(|cx| heartbeat_gate.poll(&heartbeat_waker, cx, |cx| heartbeat.as_mut().poll(cx))), if heartbeat_running => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(id = ?socket.id, "heartbeat error: {_e}");
                 // Queues a close packet and cancels the session: the next turn sends it and ends.
@@ -324,6 +340,71 @@ async fn serve<H: EngineIoHandler, S>(
     tracing::trace!(sid = %socket.id, "ws closing flush");
     flush(socket, &mut ws).await;
     ws.close(None).await.ok();
+}
+
+/// Lets the connection's loop poll a source (the websocket's read side, the heartbeat) only
+/// when that source has woken the task, not at every turn of the loop.
+///
+/// One task drives the whole connection with a `select!`, which polls every branch each
+/// time the task is woken; the task is woken for every packet sent, and polling the read
+/// side (a readiness check and two waker registrations in tokio-tungstenite) and the
+/// heartbeat's timers for each delivery was a visible share of the CPU per delivery. The
+/// source is polled with this gate's waker, which marks the gate open and wakes the task.
+struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    task: futures_util::task::AtomicWaker,
+}
+
+impl std::task::Wake for Gate {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.open.store(true, std::sync::atomic::Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl Gate {
+    /// A gate that starts open (the source has not been polled yet), and its waker.
+    fn new() -> (Arc<Self>, std::task::Waker) {
+        let gate = Arc::new(Self {
+            open: std::sync::atomic::AtomicBool::new(true),
+            task: futures_util::task::AtomicWaker::new(),
+        });
+        let waker = std::task::Waker::from(gate.clone());
+        (gate, waker)
+    }
+
+    /// Polls `source` with the gate's waker if it has woken since it last returned
+    /// `Pending`; a source that returned a value is polled again next time (it may hold more).
+    fn poll<T>(
+        &self,
+        waker: &std::task::Waker,
+        cx: &mut std::task::Context<'_>,
+        source: impl FnOnce(&mut std::task::Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        self.task.register(cx.waker());
+        if !self.open.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        match source(&mut std::task::Context::from_waker(waker)) {
+            Poll::Ready(value) => {
+                self.open.store(true, std::sync::atomic::Ordering::Release);
+                Poll::Ready(value)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// What the connection has to send next.
+enum Outgoing {
+    /// Packets from the queue (`None`: the queue is closed).
+    Packets(Option<PacketBuf>),
+    /// The volatile slot changed.
+    Volatile,
 }
 
 /// Hands a frame read from the websocket to the socket or its handler. `Ok(false)` when the
