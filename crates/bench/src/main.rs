@@ -2,10 +2,12 @@
 //! machine, in one run (these machines are noisy: only same-run ratios mean anything).
 //!
 //! For each server in turn: fan-out (one sender, 100 and 1 000 receivers, increasing rates,
-//! the highest rate whose p99 latency stays within 100 ms), memory per idle connection
+//! the highest rate whose p99 latency stays within 100 ms), the moderate load (100 and
+//! 1 000 receivers, 50 messages/s: the server's CPU per delivery), memory per idle connection
 //! (5 000 and 10 000), stored and acknowledged messages per second, and the time for a
 //! client back after 10 000 missed messages to have them all. Then the release WASM + JS +
-//! CSS size. It prints one table and writes `bench/results/latest.{json,svg}`.
+//! CSS size. Then ours again at the official server's best fan-out rates (p99 there). It
+//! prints one table and writes `bench/results/latest.{json,svg}`.
 //!
 //! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
 
@@ -39,15 +41,25 @@ struct Options {
     /// Receiver counts for fan-out.
     #[arg(long, value_delimiter = ',', default_values_t = [100usize, 1000])]
     receivers: Vec<usize>,
+    /// Receiver counts for the moderate load (a fixed rate, CPU per delivery).
+    #[arg(long, value_delimiter = ',', default_values_t = [100usize, 1000])]
+    moderate: Vec<usize>,
+    /// Messages per second of the moderate load.
+    #[arg(long, default_value_t = scenarios::MODERATE_RATE)]
+    moderate_rate: f64,
+    /// Seconds the moderate load is measured for.
+    #[arg(long, default_value_t = 10.0)]
+    moderate_seconds: f64,
     /// Idle connection counts for memory.
     #[arg(long, value_delimiter = ',', default_values_t = [5000usize, 10000])]
     idle: Vec<usize>,
     /// Only these servers (socket-chat, official, bare).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
     servers: Vec<String>,
-    /// Only these measures (fanout, idle, storage, catchup; and `slow`, only when named:
-    /// 1 000 sockets that never read while others chat, RSS every 5 s).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("idle"), String::from("storage"), String::from("catchup")])]
+    /// Only these measures (fanout, moderate, rival, idle, storage, catchup; and `slow`, only
+    /// when named: 1 000 sockets that never read while others chat, RSS every 5 s). `rival`
+    /// runs ours at the official server's best fan-out rate (it needs both servers' fan-out).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("moderate"), String::from("rival"), String::from("idle"), String::from("storage"), String::from("catchup")])]
     scenarios: Vec<String>,
     /// Seconds the `slow` measure chats for.
     #[arg(long, default_value_t = 60)]
@@ -102,6 +114,15 @@ async fn main() -> ExitCode {
                 Err(e) => eprintln!("   {e}"),
             }
         }
+        for &receivers in options.moderate.iter().filter(|_| wanted("moderate")) {
+            if let Ok(server) = fresh(kind, &options, &scratch).await {
+                match scenarios::fixed_rate(&server, receivers, options.moderate_rate, options.moderate_seconds).await {
+                    Ok(step) => server_report.moderate.push(step),
+                    Err(e) => eprintln!("   moderate {receivers}: {e}"),
+                }
+                server.stop().await;
+            }
+        }
         for &count in options.idle.iter().filter(|_| wanted("idle")) {
             if let Ok(server) = fresh(kind, &options, &scratch).await {
                 match scenarios::idle_memory(&server, count).await {
@@ -142,6 +163,9 @@ async fn main() -> ExitCode {
         }
         report.servers.push(server_report);
     }
+    if options.scenarios.iter().any(|s| s == "rival") {
+        at_rival_rate(&mut report, &options, &scratch).await;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
 
     println!("\n{}", report.table());
@@ -172,6 +196,30 @@ fn render(json: &std::path::Path, out: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("cannot read {}: {e}", json.display());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ours again, at the official server's best fan-out rate of this run (one step per
+/// receiver count): the latency a user of either server would see at that load.
+async fn at_rival_rate(report: &mut Report, options: &Options, scratch: &std::path::Path) {
+    let find = |name: &str| report.servers.iter().position(|s| s.name == name);
+    let (Some(ours), Some(official)) = (find(Kind::Ours.name()), find(Kind::Official.name())) else { return };
+    let rates: Vec<(usize, f64)> = options
+        .receivers
+        .iter()
+        .filter_map(|&r| report.servers[official].best_fanout(r).map(|s| (r, s.sent_per_s)))
+        .collect();
+    if !rates.is_empty() {
+        eprintln!("== {} at {}'s best rates", Kind::Ours.name(), Kind::Official.name());
+    }
+    for (receivers, rate) in rates {
+        if let Ok(server) = fresh(Kind::Ours, options, scratch).await {
+            match scenarios::fixed_rate(&server, receivers, rate, options.step_seconds).await {
+                Ok(step) => report.servers[ours].at_rival_rate.push(step),
+                Err(e) => eprintln!("   at {rate:.0} msg/s, {receivers} receivers: {e}"),
+            }
+            server.stop().await;
         }
     }
 }

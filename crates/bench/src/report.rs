@@ -26,12 +26,21 @@ pub struct FanoutStep {
     pub server_cpu_s: f64,
     /// CPU seconds this load generator used in the step.
     pub loadgen_cpu_s: f64,
+    /// How long the step sent for (older runs did not record it: 0).
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 impl FanoutStep {
     /// Whether the step counts: p99 within the bound and (nearly) everything delivered.
     pub fn holds(&self) -> bool {
         self.latency.p99_ms <= P99_BOUND_MS && self.delivered_ratio >= 0.99
+    }
+
+    /// Server CPU time per delivered message, in µs (user + system, from /proc).
+    pub fn server_cpu_us_per_delivery(&self) -> Option<f64> {
+        let delivered = self.delivered_per_s * self.seconds;
+        (delivered > 0.0).then(|| self.server_cpu_s * 1e6 / delivered)
     }
 }
 
@@ -48,6 +57,12 @@ pub struct ServerReport {
     pub stored_per_s: Option<f64>,
     /// Milliseconds for a client back after 10 000 missed messages to have them all.
     pub catch_up_ms: Option<f64>,
+    /// The moderate load: one step per receiver count at a fixed, low rate.
+    #[serde(default)]
+    pub moderate: Vec<FanoutStep>,
+    /// Ours only: one step per receiver count at the official server's best fan-out rate.
+    #[serde(default)]
+    pub at_rival_rate: Vec<FanoutStep>,
 }
 
 impl ServerReport {
@@ -101,6 +116,23 @@ impl Report {
         counts
     }
 
+    /// The receiver counts of the moderate load, in order.
+    fn moderate_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> = self.servers.iter().flat_map(|s| s.moderate.iter().map(|f| f.receivers)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
+    /// The receiver counts measured at the official server's best rate, in order.
+    fn rival_counts(&self) -> Vec<usize> {
+        let mut counts: Vec<usize> =
+            self.servers.iter().flat_map(|s| s.at_rival_rate.iter().map(|f| f.receivers)).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
     fn rows(&self) -> Vec<Row> {
         let get = |i: usize| self.servers.get(i);
         let mut rows = Vec::new();
@@ -113,6 +145,30 @@ impl Report {
                 bare: best(2),
                 unit: "deliveries/s",
                 higher_is_better: true,
+            });
+        }
+        for receivers in self.moderate_counts() {
+            let step = |i: usize| get(i).and_then(|s| s.moderate.iter().find(|f| f.receivers == receivers));
+            let rate = step(0).or(step(1)).map_or(0.0, |s| s.sent_per_s);
+            rows.push(Row {
+                label: format!("server CPU per delivery, {receivers} receivers, {rate:.0} msg/s"),
+                ours: step(0).and_then(FanoutStep::server_cpu_us_per_delivery),
+                theirs: step(1).and_then(FanoutStep::server_cpu_us_per_delivery),
+                bare: step(2).and_then(FanoutStep::server_cpu_us_per_delivery),
+                unit: "µs",
+                higher_is_better: false,
+            });
+        }
+        for receivers in self.rival_counts() {
+            let ours = get(0).and_then(|s| s.at_rival_rate.iter().find(|f| f.receivers == receivers));
+            let theirs = get(1).and_then(|s| s.best_fanout(receivers));
+            rows.push(Row {
+                label: format!("p99 at official's best rate, {receivers} receivers"),
+                ours: ours.map(|s| s.latency.p99_ms),
+                theirs: theirs.map(|s| s.latency.p99_ms),
+                bare: None,
+                unit: "ms",
+                higher_is_better: false,
             });
         }
         for conns in self.idle_counts() {
@@ -214,6 +270,33 @@ impl Report {
                     step.loadgen_cpu_s
                 );
             }
+        }
+        let fixed: Vec<(&str, &str, &FanoutStep)> = self
+            .servers
+            .iter()
+            .flat_map(|s| {
+                let moderate = s.moderate.iter().map(move |f| (s.name.as_str(), "moderate", f));
+                moderate.chain(s.at_rival_rate.iter().map(move |f| (s.name.as_str(), "at official's best", f)))
+            })
+            .collect();
+        if !fixed.is_empty() {
+            out.push_str("
+fixed-rate steps (server CPU per delivery; CPU seconds: server / load generator)
+");
+        }
+        for (name, what, step) in fixed {
+            let _ = writeln!(
+                out,
+                "{name:<18} {what:<18} {:>5} receivers {:>6.0} msg/s {:>9.0} deliveries/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {:>5.2} µs/delivery  cpu {:.2} / {:.2} s",
+                step.receivers,
+                step.sent_per_s,
+                step.delivered_per_s,
+                step.latency.p50_ms,
+                step.latency.p99_ms,
+                step.server_cpu_us_per_delivery().unwrap_or(f64::NAN),
+                step.server_cpu_s,
+                step.loadgen_cpu_s
+            );
         }
         out
     }
@@ -342,6 +425,7 @@ mod tests {
             latency: Summary { count: 1, p50_ms: p99 / 2.0, p99_ms: p99, max_ms: p99 },
             server_cpu_s: 1.0,
             loadgen_cpu_s: 0.5,
+            seconds: 4.0,
         }
     }
 
@@ -352,6 +436,29 @@ mod tests {
         let report = Report { servers: vec![ours], ..Report::default() };
         assert!(report.table().lines().any(|l| l.starts_with("fan-out, 250 receivers") && l.contains("9000.0")));
         assert!(report.svg().contains("ours (250 receivers)"));
+    }
+
+    #[test]
+    fn moderate_load_and_rival_rate_rows_compare_cpu_per_delivery_and_p99() {
+        // 1 000 receivers, 50 msg/s for 4 s: 200 000 deliveries; 1 s of CPU is 5 µs each.
+        let moderate = |cpu: f64| FanoutStep { server_cpu_s: cpu, ..step(1000, 50_000.0, 8.0) };
+        let ours = ServerReport {
+            name: "ours".into(),
+            moderate: vec![moderate(1.0)],
+            at_rival_rate: vec![step(1000, 50_000.0, 3.0)],
+            ..ServerReport::default()
+        };
+        let theirs = ServerReport {
+            name: "official".into(),
+            fanout: vec![step(1000, 50_000.0, 12.0)],
+            moderate: vec![moderate(2.5)],
+            ..ServerReport::default()
+        };
+        let table = Report { servers: vec![ours, theirs], ..Report::default() }.table();
+        let cpu = table.lines().find(|l| l.starts_with("server CPU per delivery, 1000 receivers, 50 msg/s")).expect("{table}");
+        assert!(cpu.contains(" 5.0 ") && cpu.contains("12.5") && cpu.contains("2.50x"), "{cpu}");
+        let p99 = table.lines().find(|l| l.starts_with("p99 at official's best rate, 1000 receivers")).expect("{table}");
+        assert!(p99.contains("3.0") && p99.contains("12.0") && p99.contains("4.00x"), "{p99}");
     }
 
     #[test]

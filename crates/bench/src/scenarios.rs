@@ -16,6 +16,7 @@ use crate::load::{self, Result, Tally};
 use crate::raw::RawWs;
 use crate::servers::{Server, cpu_seconds, rss_kb};
 
+
 /// Connections opened at once.
 const CONNECTING: usize = 100;
 /// Time after a step's last send for its messages to arrive.
@@ -32,92 +33,122 @@ async fn connect_many(port: u16, count: usize) -> Result<Vec<RawWs>> {
         .collect()
 }
 
-/// One sender, `receivers` receivers; the rate grows by half each step until p99 passes
-/// 100 ms or deliveries fall behind.
-pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> Vec<FanoutStep> {
-    let mut steps = Vec::new();
-    let sockets = match connect_many(server.port, receivers).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("   fan-out {receivers}: {e}");
-            return steps;
-        }
-    };
-    // Step 0 from the start: a receiver counts whatever it reads, however late it starts.
-    let (step_tx, step_rx) = watch::channel(Some(0));
-    let (tally_tx, mut tallies) = mpsc::unbounded_channel();
-    for ws in sockets {
-        tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
-    }
-    let mut sender = match RawWs::connect(server.port, None).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            eprintln!("   fan-out {receivers}: sender: {e}");
-            return steps;
-        }
-    };
+/// One sender and `receivers` receivers in the server's room, ready to run steps.
+pub struct Room {
+    receivers: usize,
+    sender: RawWs,
+    /// Each change closes the receivers' tallies of the previous step.
+    step_tx: watch::Sender<Option<u64>>,
+    tallies: mpsc::UnboundedReceiver<Tally>,
+    step: u64,
+    ack: u64,
+    pid: u32,
+}
 
-    // 200 deliveries/ms to start, whatever the receiver count.
-    let mut rate = 20_000.0 / receivers as f64;
-    let mut ack = 0u64;
-    // Each change of the step closes the previous one.
-    // Step 0 warms up (first sends to each socket, caches) at the first rate and is only
-    // logged: a slow first step must not end the ladder before it starts.
-    for step in 0..15u64 {
-        let (server_cpu, own_cpu) = (cpu_seconds(Some(server.pid)), cpu_seconds(None));
+impl Room {
+    /// Connects the receivers (counting from step 0 however late each starts) and the sender.
+    pub async fn open(server: &Server, receivers: usize) -> Result<Self> {
+        let sockets = connect_many(server.port, receivers).await?;
+        let (step_tx, step_rx) = watch::channel(Some(0));
+        let (tally_tx, tallies) = mpsc::unbounded_channel();
+        for ws in sockets {
+            tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
+        }
+        let sender = RawWs::connect(server.port, None).await.map_err(|e| format!("sender: {e}"))?;
+        Ok(Self { receivers, sender, step_tx, tallies, step: 0, ack: 0, pid: server.pid })
+    }
+
+    /// Sends at `rate` messages/s for `seconds`, waits for the last ones to arrive, and
+    /// returns what the receivers got and the CPU the server and this process used.
+    pub async fn step(&mut self, rate: f64, seconds: f64) -> Result<FanoutStep> {
+        let (server_cpu, own_cpu) = (cpu_seconds(Some(self.pid)), cpu_seconds(None));
         let pacer = Pacer::new(Instant::now(), rate);
         let end = Instant::now() + Duration::from_secs_f64(seconds);
         let mut sent = 0u64;
         while Instant::now() < end {
             let due = pacer.due(Instant::now());
             while sent < due {
-                ack += 1;
-                sender.queue_text(load::chat_frame(ack, &format!("b-{ack}")).as_bytes());
+                self.ack += 1;
+                self.sender.queue_text(load::chat_frame(self.ack, &format!("b-{}", self.ack)).as_bytes());
                 sent += 1;
             }
             // Until the next one is due, read the acks and the sender's own broadcasts.
-            let read = match sender.flush().await {
-                Ok(()) => load::read_until(&mut sender, pacer.at(sent).into()).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = read {
-                eprintln!("   fan-out {receivers}: sender: {e}");
-                break;
-            }
+            self.sender.flush().await?;
+            load::read_until(&mut self.sender, pacer.at(sent).into()).await?;
         }
         // Keep reading while the step's last messages arrive, so the sender never backs up.
-        let _ = load::read_until(&mut sender, (Instant::now() + SETTLE).into()).await;
-        let server_cpu_s = cpu_seconds(Some(server.pid)) - server_cpu;
+        let _ = load::read_until(&mut self.sender, (Instant::now() + SETTLE).into()).await;
+        let server_cpu_s = cpu_seconds(Some(self.pid)) - server_cpu;
         let loadgen_cpu_s = cpu_seconds(None) - own_cpu;
-        let _ = step_tx.send(Some(step + 1));
+        self.step += 1;
+        let _ = self.step_tx.send(Some(self.step));
         let mut received = 0u64;
         let mut latencies = Latencies::default();
-        for _ in 0..receivers {
-            let Some(Tally { received: r, latencies: l, .. }) = tallies.recv().await else { break };
+        for _ in 0..self.receivers {
+            let Some(Tally { received: r, latencies: l, .. }) = self.tallies.recv().await else { break };
             received += r;
             latencies.merge(&l);
         }
-        let expected = (sent * receivers as u64).max(1);
-        let result = FanoutStep {
-            receivers,
+        let expected = (sent * self.receivers as u64).max(1);
+        Ok(FanoutStep {
+            receivers: self.receivers,
             sent_per_s: sent as f64 / seconds,
             delivered_per_s: received as f64 / seconds,
             delivered_ratio: received as f64 / expected as f64,
             latency: latencies.summary(),
             server_cpu_s,
             loadgen_cpu_s,
+            seconds,
+        })
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        // The receivers stop.
+        let _ = self.step_tx.send(None);
+    }
+}
+
+fn log_step(what: &str, step: &FanoutStep) {
+    eprintln!(
+        "   {what} {:>5}: {:>8.0} deliveries/s ({:.1}% delivered), p50 {:>6.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, cpu server {:.2} s / load {:.2} s ({:.2} µs server CPU per delivery)",
+        step.receivers,
+        step.delivered_per_s,
+        step.delivered_ratio * 100.0,
+        step.latency.p50_ms,
+        step.latency.p99_ms,
+        step.latency.max_ms,
+        step.server_cpu_s,
+        step.loadgen_cpu_s,
+        step.server_cpu_us_per_delivery().unwrap_or(f64::NAN),
+    );
+}
+
+/// One sender, `receivers` receivers; the rate grows by half each step until p99 passes
+/// 100 ms or deliveries fall behind.
+pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> Vec<FanoutStep> {
+    let mut steps = Vec::new();
+    let mut room = match Room::open(server, receivers).await {
+        Ok(room) => room,
+        Err(e) => {
+            eprintln!("   fan-out {receivers}: {e}");
+            return steps;
+        }
+    };
+    // 200 deliveries/ms to start, whatever the receiver count.
+    let mut rate = 20_000.0 / receivers as f64;
+    // Step 0 warms up (first sends to each socket, caches) at the first rate and is only
+    // logged: a slow first step must not end the ladder before it starts.
+    for step in 0..15u64 {
+        let result = match room.step(rate, seconds).await {
+            Ok(result) => result,
+            Err(e) => {
+                eprintln!("   fan-out {receivers}: sender: {e}");
+                break;
+            }
         };
-        eprintln!(
-            "   {} {receivers:>5}: {:>8.0} deliveries/s ({:.1}% delivered), p50 {:>6.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, cpu server {:.1} s / load {:.1} s",
-            if step == 0 { "warm-up" } else { "fan-out" },
-            result.delivered_per_s,
-            result.delivered_ratio * 100.0,
-            result.latency.p50_ms,
-            result.latency.p99_ms,
-            result.latency.max_ms,
-            server_cpu_s,
-            loadgen_cpu_s
-        );
+        log_step(if step == 0 { "warm-up" } else { "fan-out" }, &result);
         if step == 0 {
             continue;
         }
@@ -128,8 +159,22 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
         }
         rate *= 1.5;
     }
-    let _ = step_tx.send(None);
     steps
+}
+
+/// Messages per second of the moderate load: a busy room, far from saturation, where most
+/// servers live.
+pub const MODERATE_RATE: f64 = 50.0;
+
+/// `receivers` receivers, `rate` messages a second for `seconds` after a short warm-up: the
+/// server's CPU per delivery (and the latency) at that rate.
+pub async fn fixed_rate(server: &Server, receivers: usize, rate: f64, seconds: f64) -> Result<FanoutStep> {
+    let mut room = Room::open(server, receivers).await?;
+    let warm = room.step(rate, 1.0).await?;
+    log_step("warm-up", &warm);
+    let step = room.step(rate, seconds).await?;
+    log_step(&format!("{rate:.0} msg/s"), &step);
+    Ok(step)
 }
 
 /// Resident memory per idle connection, in KB.

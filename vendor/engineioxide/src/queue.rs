@@ -1,0 +1,380 @@
+//! A bounded multi-producer, single-consumer queue that allocates nothing until it is used.
+//!
+//! Every socket owns one of these for its outgoing packets. `tokio::sync::mpsc` allocates its
+//! first block of 32 slots when the channel is created, whatever the bound (about 5.4 KB per
+//! socket with a `PacketBuf` per slot), so a server holding many idle connections paid that
+//! for each of them. This queue keeps its packets in a `VecDeque` behind a mutex: empty, it
+//! costs a few words; it grows with what is queued and gives memory back once drained.
+//!
+//! The API mirrors the subset of `tokio::sync::mpsc` that the crate uses (same error types),
+//! so the transports read the same as before.
+
+use std::{
+    collections::VecDeque,
+    future::poll_fn,
+    pin::pin,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll, Waker},
+};
+
+use tokio::sync::{
+    Notify,
+    mpsc::error::{SendError, TryRecvError, TrySendError},
+};
+
+/// Slots a drained queue may keep for the next packets. None: a socket is idle most of its
+/// life, and even the smallest buffer (4 slots of a `PacketBuf`, about 680 bytes) would
+/// stay with every socket that was ever sent anything; a malloc and a free per batch of
+/// packets cost far less than a write to the socket.
+const KEEP_WHEN_EMPTY: usize = 0;
+
+struct State<T> {
+    queue: VecDeque<T>,
+    /// Slots promised to [`Permit`]s not yet used.
+    reserved: usize,
+    /// The receiver closed the queue (or was dropped): nothing more can be sent.
+    closed: bool,
+    /// The receiver waiting for a packet.
+    rx_waker: Option<Waker>,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    capacity: usize,
+    senders: AtomicUsize,
+    /// Wakes senders waiting in [`Sender::closed`] or for room in [`Sender::send`].
+    changed: Notify,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // A panic while holding this lock cannot leave the queue inconsistent (every change
+        // is a single push, pop or flag), so a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Creates a queue holding at most `capacity` items.
+pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "a queue needs room for at least one item");
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            reserved: 0,
+            closed: false,
+            rx_waker: None,
+        }),
+        capacity,
+        senders: AtomicUsize::new(1),
+        changed: Notify::new(),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+/// The sending half; cheap to clone.
+pub(crate) struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The receiving half.
+pub(crate) struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A slot reserved in the queue, sure to accept one item.
+pub(crate) struct Permit<'a, T> {
+    sender: &'a Sender<T>,
+}
+
+impl<T> Sender<T> {
+    /// Queues `item` now, or gives it back when the queue is full or closed.
+    pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(TrySendError::Closed(item));
+        }
+        if state.queue.len() + state.reserved >= self.shared.capacity {
+            return Err(TrySendError::Full(item));
+        }
+        state.queue.push_back(item);
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Reserves room for one item.
+    pub(crate) fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(TrySendError::Closed(()));
+        }
+        if state.queue.len() + state.reserved >= self.shared.capacity {
+            return Err(TrySendError::Full(()));
+        }
+        state.reserved += 1;
+        Ok(Permit { sender: self })
+    }
+
+    /// Queues `item`, waiting for room; fails only when the queue is closed.
+    pub(crate) async fn send(&self, mut item: T) -> Result<(), SendError<T>> {
+        loop {
+            let mut notified = pin!(self.shared.changed.notified());
+            notified.as_mut().enable();
+            match self.try_send(item) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(back)) => return Err(SendError(back)),
+                Err(TrySendError::Full(back)) => item = back,
+            }
+            notified.await;
+        }
+    }
+
+    /// Wakes the receiver if it is waiting, with nothing queued: for a sender that put
+    /// something where the receiver looks when it is woken (the socket's volatile slot).
+    pub(crate) fn wake_receiver(&self) {
+        let waker = self.shared.lock().rx_waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether the receiver has closed the queue.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+
+    /// Resolves once the receiver has closed the queue.
+    pub(crate) async fn closed(&self) {
+        loop {
+            let mut notified = pin!(self.shared.changed.notified());
+            notified.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last sender: a receiver waiting for more must learn there will be none.
+            let waker = self.shared.lock().rx_waker.take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl<T> Permit<'_, T> {
+    /// Queues `item` in the reserved slot.
+    pub(crate) fn send(self, item: T) {
+        let mut state = self.sender.shared.lock();
+        state.reserved -= 1;
+        // A queue closed since the reservation drops the item, as tokio's permits do.
+        if !state.closed {
+            state.queue.push_back(item);
+        }
+        let waker = state.rx_waker.take();
+        drop(state);
+        std::mem::forget(self);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        // Unused: give the slot back.
+        self.sender.shared.lock().reserved -= 1;
+        self.sender.shared.changed.notify_waiters();
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The next item, waiting for one; `None` once the queue is closed (or every sender is
+    /// gone) and empty.
+    #[allow(dead_code)] // The websocket polls (`poll_recv`); tests and the test harness wait.
+    pub(crate) async fn recv(&mut self) -> Option<T> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The next item if there is one now.
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut state = self.shared.lock();
+        match self.pop(&mut state) {
+            Some(item) => Ok(item),
+            None if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 => {
+                Err(TryRecvError::Disconnected)
+            }
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Polls for the next item (see [`Receiver::recv`]).
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = self.shared.lock();
+        if let Some(item) = self.pop(&mut state) {
+            return Poll::Ready(Some(item));
+        }
+        if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(None);
+        }
+        match &mut state.rx_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Closes the queue: senders fail from now on; what is queued can still be received.
+    pub(crate) fn close(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.changed.notify_waiters();
+    }
+
+    fn pop(&self, state: &mut State<T>) -> Option<T> {
+        let was_full = state.queue.len() + state.reserved >= self.shared.capacity;
+        let item = state.queue.pop_front()?;
+        if state.queue.is_empty() && state.queue.capacity() > KEEP_WHEN_EMPTY {
+            state.queue = VecDeque::new();
+        }
+        // Only a full queue can have senders waiting for room.
+        if was_full {
+            self.shared.changed.notify_waiters();
+        }
+        Some(item)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.shared.capacity)
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.shared.capacity)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn keeps_order_and_bound_and_reserved_slots() {
+        let (tx, mut rx) = channel(2);
+        tx.try_send(1).unwrap();
+        let permit = tx.try_reserve().unwrap();
+        assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
+        permit.send(2);
+        assert_eq!(rx.try_recv(), Ok(1));
+        tx.try_send(3).unwrap();
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Ok(3));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        // An unused permit gives its slot back.
+        drop(tx.try_reserve().unwrap());
+        tx.try_send(4).unwrap();
+        tx.try_send(5).unwrap();
+    }
+
+    #[test]
+    fn allocates_only_while_in_use() {
+        let (tx, mut rx) = channel(1024);
+        assert_eq!(tx.shared.lock().queue.capacity(), 0);
+        for i in 0..100 {
+            tx.try_send(i).unwrap();
+        }
+        while rx.try_recv().is_ok() {}
+        assert!(tx.shared.lock().queue.capacity() <= KEEP_WHEN_EMPTY);
+    }
+
+    #[test]
+    fn closing_refuses_new_items_and_keeps_queued_ones() {
+        let (tx, mut rx) = channel(4);
+        tx.try_send(1).unwrap();
+        rx.close();
+        assert!(tx.is_closed());
+        assert!(matches!(tx.try_send(2), Err(TrySendError::Closed(2))));
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    }
+
+    #[tokio::test]
+    async fn wakes_the_receiver_the_waiting_sender_and_closed() {
+        let (tx, mut rx) = channel(1);
+        let tx2 = tx.clone();
+        let receiver = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(item) = rx.recv().await {
+                got.push(item);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if got.len() == 3 {
+                    rx.close();
+                }
+            }
+            got
+        });
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(1), tx2.closed())
+            .await
+            .expect("closed resolves");
+        assert!(tx.send(9).await.is_err());
+        assert_eq!(receiver.await.unwrap(), vec![0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn the_receiver_ends_when_every_sender_is_gone() {
+        let (tx, mut rx) = channel::<u8>(1);
+        let waiting = tokio::spawn(async move { rx.recv().await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(tx);
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(1), waiting)
+                .await
+                .unwrap()
+                .unwrap(),
+            None
+        );
+    }
+}
