@@ -10,9 +10,9 @@
 //!   (`'wasm-unsafe-eval'`), connections to the site only (and, on `/lab`, to the server
 //!   named by `?server=`);
 //! - `/tutorial` ([`with_nonce`]): its one inline script and style, by a nonce;
-//! - `/admin-ui/` ([`ADMIN_UI_POLICY`]): the official UI is a Vue app that injects its styles
-//!   and connects to a server the user names, so inline styles and any server are allowed
-//!   there, scripts still only from the site.
+//! - `/admin-ui/` ([`ADMIN_UI_POLICY`]): the official UI is a Vue app that injects its styles,
+//!   loads its font and icons from CDNs and connects to a server the user names, so inline
+//!   styles, those CDNs and any server are allowed there, scripts still only from the site.
 
 use axum::http::{HeaderName, HeaderValue, header};
 use tower::ServiceBuilder;
@@ -24,9 +24,12 @@ pub const DEFAULT_POLICY: &str =
     "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The Admin UI's policy (see the module doc).
-pub const ADMIN_UI_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss: http: https:; \
-     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Its `index.html` loads the Roboto font and the Material Design icons from their CDNs.
+pub const ADMIN_UI_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline' https://fonts.googleapis.com https://cdn.jsdelivr.net; \
+     img-src 'self' data:; font-src 'self' data: https://fonts.gstatic.com https://cdn.jsdelivr.net; \
+     connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
 
 type Headers = Stack<
     SetResponseHeaderLayer<HeaderValue>,

@@ -33,10 +33,11 @@ test.describe("with small limits", () => {
       expect(r.error!.code).toBe("rate_limited");
       expect(r.error!.retryAfterMs).toBeGreaterThan(0);
     }
-    // Going on regardless: disconnected by the server.
+    // Going on regardless: disconnected by the server (its only namespace gone, the
+    // connection closes with it, so the client may see either).
     const gone = new Promise<string>((resolve) => flooder.on("disconnect", resolve));
     for (let n = 0; n < 100; n++) flooder.emit("rooms:list");
-    expect(await gone).toBe("io server disconnect");
+    expect(["io server disconnect", "transport close"]).toContain(await gone);
     // The bystander is untouched.
     const ack = (await bystander.emitWithAck("chat message", "still fine", "b-0")) as Ack;
     expect(ack.status).toBe("ok");
