@@ -142,7 +142,7 @@ pub fn EventLogPanel() -> impl IntoView {
                     prop:value=move || filter.get()
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
-                <select data-testid="event-log-direction" on:change=move |ev| direction.set(event_target_value(&ev))>
+                <select data-testid="event-log-direction" aria-label="Direction" on:change=move |ev| direction.set(event_target_value(&ev))>
                     <option value="all">"in and out"</option>
                     <option value="in">"in (onAny)"</option>
                     <option value="out">"out (onAnyOutgoing)"</option>

@@ -138,12 +138,12 @@ pub fn MessageList(
             <For each=move || rows.get() key=Row::key let(row)>
                 {match row {
                     Row::Day(day) => view! {
-                        <li class="day" data-testid="day-separator" role="separator">
+                        <li class="day" data-testid="day-separator">
                             <span>{move || clock.day_label(day)}</span>
                         </li>
                     }.into_any(),
                     Row::Notice(notice) => view! {
-                        <li class="notice" data-testid="notice" role="status">{notice.text}</li>
+                        <li class="notice" data-testid="notice">{notice.text}</li>
                     }.into_any(),
                     Row::Message { message, first } => {
                         let offset = message.server_offset;

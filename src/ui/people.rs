@@ -88,7 +88,7 @@ pub fn PeoplePanel() -> impl IntoView {
                                         <button
                                             class="link"
                                             data-testid="private-message-open"
-                                            aria-label=format!("Write to {} privately", user.nickname)
+                                            aria-label=format!("Message {} privately", user.nickname)
                                             disabled=move || me.user.with(Option::is_none)
                                             title=move || if me.user.with(Option::is_none) { "Choose a nickname first" } else { "Private message" }
                                             on:click=move |_| chat.open_private(id.clone())

@@ -127,7 +127,10 @@ test("a private message reaches every tab of both people and nobody else; unread
   const html = await (await eve.request.get(server.url)).text();
   expect(html).not.toContain("psst");
 
-  // A message to everyone while Ada reads Bob: counted on Everyone, cleared when she looks.
+  // A message to everyone while both of Ada's tabs show Bob's conversation (a tab showing
+  // Everyone would read it at once, for every tab): counted on Everyone, cleared when she looks.
+  await adaAgain.locator('[data-testid="conversation"][data-user="Bob"]').click();
+  await expect(adaAgain.getByTestId("chat-title")).toHaveText("@ Bob");
   await send(eve, "hello everyone");
   const everyone = ada.locator('[data-testid="unread-count"][data-room="everyone"]');
   await expect(everyone).toHaveText("1");
