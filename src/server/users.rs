@@ -72,15 +72,16 @@ pub async fn on_nickname<A: Adapter>(
     ack: AckSender<A>,
     State(state): State<AppState>,
 ) {
-    let reply = match set_nickname(&io, &socket, name, &state).await {
+    match set_nickname(&io, &socket, name, &state).await {
         Ok(identity) => {
-            outgoing::broadcast(io.broadcast(), events::USER_RENAMED, &identity.user).await;
+            // The ack first: the page knows who it is before it hears of itself.
+            let user = identity.user.clone();
+            outgoing::ack(ack, &AckReply::Ok { data: identity });
+            outgoing::broadcast(io.broadcast(), events::USER_RENAMED, &user).await;
             presence::changed(&io, &state).await;
-            AckReply::Ok { data: identity }
         }
-        Err(error) => AckReply::from(error),
-    };
-    outgoing::ack(ack, &reply);
+        Err(error) => outgoing::ack(ack, &AckReply::<Identity>::from(error)),
+    }
 }
 
 async fn set_nickname<A: Adapter>(

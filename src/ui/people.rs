@@ -75,28 +75,32 @@ pub fn PeoplePanel() -> impl IntoView {
             <ul class="people-list">
                 <For each=online key=|u| (u.user_id.clone(), u.nickname.clone()) let(user)>
                     {
-                        let mine = me.id().as_deref() == Some(user.user_id.as_str());
                         let id = user.user_id.clone();
+                        let nickname = user.nickname.clone();
+                        let mine = { let id = id.clone(); move || me.id().as_deref() == Some(id.as_str()) };
+                        let write = move || {
+                            let (id, nickname) = (id.clone(), nickname.clone());
+                            view! {
+                                <button
+                                    class="link"
+                                    data-testid="private-message-open"
+                                    aria-label=format!("Message {nickname} privately")
+                                    disabled=move || me.user.with(Option::is_none)
+                                    title=move || if me.user.with(Option::is_none) { "Choose a nickname first" } else { "Private message" }
+                                    on:click=move |_| chat.open_private(id.clone())
+                                >
+                                    "Message"
+                                </button>
+                            }
+                        };
                         view! {
                             <li class="person" data-testid="online-user" data-user=user.nickname.clone()>
                                 <span class="presence-dot" aria-hidden="true"></span>
                                 <span class="person-name">{user.nickname.clone()}</span>
-                                {if mine {
-                                    view! { <span class="you">"(you)"</span> }.into_any()
-                                } else {
-                                    view! {
-                                        <button
-                                            class="link"
-                                            data-testid="private-message-open"
-                                            aria-label=format!("Message {} privately", user.nickname)
-                                            disabled=move || me.user.with(Option::is_none)
-                                            title=move || if me.user.with(Option::is_none) { "Choose a nickname first" } else { "Private message" }
-                                            on:click=move |_| chat.open_private(id.clone())
-                                        >
-                                            "Message"
-                                        </button>
-                                    }.into_any()
-                                }}
+                                // Reactive: who "me" is may be learnt after the list is drawn.
+                                <Show when=mine fallback=write>
+                                    <span class="you">"(you)"</span>
+                                </Show>
                             </li>
                         }
                     }
