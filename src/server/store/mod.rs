@@ -226,10 +226,12 @@ impl MessageStore {
         let peers = dispatch!(self, s => s.peers(user_id).await)?;
         conversations.extend(peers.into_iter().map(|peer| (Conversation::User(peer.user_id.clone()), Some(peer))));
         let joined_offset = dispatch!(self, s => s.joined_offset(user_id).await)?;
+        // All the user's marks in one read; then one count per conversation.
+        let marks: std::collections::HashMap<String, i64> =
+            dispatch!(self, s => s.read_marks(user_id).await)?.into_iter().collect();
         let mut counts = Vec::with_capacity(conversations.len());
         for (conversation, peer) in conversations {
-            let mark = dispatch!(self, s => s.read_mark(user_id, &conversation_key(&conversation)).await)?;
-            let last_read = mark.unwrap_or(joined_offset);
+            let last_read = marks.get(&conversation_key(&conversation)).copied().unwrap_or(joined_offset);
             let count = dispatch!(self, s => s.count_unread(user_id, &conversation, last_read).await)?;
             counts.push(UnreadCount { conversation, count: count.clamp(0, i64::from(u32::MAX)) as u32, last_read, peer });
         }

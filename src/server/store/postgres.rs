@@ -222,12 +222,11 @@ impl PostgresStore {
         Ok(last_read)
     }
 
-    /// The mark of `user_id` in the conversation `key`, if any.
-    pub async fn read_mark(&self, user_id: &str, key: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT last_read FROM read_marks WHERE user_id = $1 AND conversation = $2")
+    /// Every mark of `user_id`: (conversation key, last read).
+    pub async fn read_marks(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT conversation, last_read FROM read_marks WHERE user_id = $1")
             .bind(user_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?)
     }
 

@@ -191,14 +191,12 @@ impl SqliteStore {
         Ok(last_read)
     }
 
-    /// The mark of `user_id` in the conversation `key`, if any.
-    pub async fn read_mark(&self, user_id: &str, key: &str) -> Result<Option<i64>, StoreError> {
-        let mark: Option<(i64,)> = sqlx::query_as("SELECT last_read FROM read_marks WHERE user_id = ? AND conversation = ?")
+    /// Every mark of `user_id`: (conversation key, last read).
+    pub async fn read_marks(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT conversation, last_read FROM read_marks WHERE user_id = ?")
             .bind(user_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(mark.map(|(m,)| m))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The latest offset when `user_id` arrived (0 for an unknown user).
