@@ -137,5 +137,19 @@ test("a private message reaches every tab of both people and nobody else; unread
   await ada.getByTestId("room-everyone").click();
   await expect(everyone).toHaveCount(0);
   await expect(adaAgain.locator('[data-testid="unread-count"][data-room="everyone"]')).toHaveCount(0);
+
+  // A room: counted while Ada reads elsewhere, cleared when she opens it.
+  for (const page of [ada, eve]) {
+    await page.getByTestId("room-input").fill("rust");
+    await page.getByTestId("room-join").click();
+    await expect(page.getByTestId("chat-title")).toHaveText("# rust");
+  }
+  await ada.locator('[data-testid="conversation"][data-user="Bob"]').click();
+  await send(eve, "in rust");
+  const rust = ada.locator('[data-testid="unread-count"][data-room="rust"]');
+  await expect(rust).toHaveText("1");
+  await ada.locator('[data-testid="room"][data-room="rust"]').click();
+  await expect(ada.getByTestId("message-content").last()).toHaveText("in rust");
+  await expect(rust).toHaveCount(0);
   for (const page of [ada, adaAgain, bob, eve]) expect(errorsOf(page)).toEqual([]);
 });
