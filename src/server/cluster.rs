@@ -67,6 +67,8 @@ pub struct Redis {
     pub adapter: RedisAdapterCtr<ClusterDriver>,
     /// The same connection, for health checks.
     pub client: SubscriberClient,
+    /// The same connection, for the nodes' own channels (presence).
+    pub driver: ClusterDriver,
 }
 
 /// The prefix of the adapter's Redis channels for nodes whose store is `database_url`: the
@@ -97,10 +99,10 @@ pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
         .map_err(|e| connect(e.to_string()))?;
     let driver = ClusterDriver { fred, channels: Arc::default() };
     let adapter = RedisAdapterCtr::new_with_driver(driver.clone(), RedisAdapterConfig::new().with_prefix(prefix));
-    let subscriber = client.clone();
+    let (subscriber, on_reconnect) = (client.clone(), driver.clone());
     // Both listeners run as long as the client; their handles are not needed.
     drop(client.on_reconnect(move |server| {
-        let driver = driver.clone();
+        let driver = on_reconnect.clone();
         let client = subscriber.clone();
         async move {
             info!(%server, "Redis is back: connected again");
@@ -112,7 +114,7 @@ pub async fn connect(url: &str, prefix: String) -> Result<Redis, RedisError> {
         warn!(%error, server = ?server.map(|s| s.to_string()), "Redis connection error; reconnecting");
         Ok(())
     }));
-    Ok(Redis { adapter, client })
+    Ok(Redis { adapter, client, driver })
 }
 
 /// socketioxide-redis's fred driver, which also subscribes again after a reconnection.

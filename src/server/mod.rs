@@ -9,6 +9,7 @@
 //! - [`history`]: older messages, a page at a time.
 //! - [`users`]: sessions, nicknames, a room per user (private messages).
 //! - [`presence`]: who is online, per room, with a grace period.
+//! - [`presence_nodes`]: who is online on the other nodes, through Redis.
 //! - [`unread`]: last-read offsets and unread counts.
 //! - [`tutorial`]: the tutorial's ack and catch-all examples, on `/` and `/lab`.
 //! - [`lab`]: the `/lab` namespace, the tutorial's playground.
@@ -36,6 +37,7 @@ pub mod limits;
 pub mod origin;
 pub mod outgoing;
 pub mod presence;
+pub mod presence_nodes;
 pub mod replay;
 pub mod request_copy;
 pub mod rooms;
@@ -154,7 +156,7 @@ pub async fn serve(
     let store = MessageStore::open(&config.chat.database_url).await?;
     let (writer, writer_task) = writer::Writer::new(store.clone(), store.latest_offset().await?);
     let presence = presence::Registry::new(std::time::Duration::from_millis(config.chat.presence_grace_ms));
-    let state = AppState { store: store.clone(), writer, config: config.chat.clone(), presence };
+    let mut state = AppState { store: store.clone(), writer, config: config.chat.clone(), presence };
     let Some(redis_url) = config.chat.redis_url.clone() else {
         let health = cluster::Health::new(store.clone(), None);
         let admin = admin::Admin::from_config(&config.chat);
@@ -168,7 +170,11 @@ pub async fn serve(
     if !store.is_shared() {
         return Err(cluster::RedisError::NeedsSharedStore.into());
     }
-    let redis = cluster::connect(&redis_url, cluster::channel_prefix(&config.chat.database_url)).await?;
+    let prefix = cluster::channel_prefix(&config.chat.database_url);
+    let redis = cluster::connect(&redis_url, prefix.clone()).await?;
+    let nodes = presence_nodes::Nodes::new(redis.driver.clone(), &prefix);
+    state.presence = state.presence.with_nodes(nodes.clone());
+    let registry = state.presence.clone();
     if config.chat.admin_user().is_some() {
         // The Admin UI's namespace watches the sockets of one process (src/server/admin).
         warn!("the Admin UI is not served with REDIS_URL: it would show one node's sockets only");
@@ -179,8 +185,12 @@ pub async fn serve(
     for namespace in started {
         namespace.await.map_err(|e| ServeError::Adapter(e.to_string()))?;
     }
+    let presence = tokio::spawn(nodes.run(io.clone(), registry));
     info!("joined the cluster through Redis");
-    run_node(listener, router, io, writer_task, store, health, shutdown).await
+    let served = run_node(listener, router, io, writer_task, store, health, shutdown).await;
+    // A stopped node stops telling the others who is here: its users go after FORGET_AFTER.
+    presence.abort();
+    served
 }
 
 /// Serves `router` (Socket.IO on `io`'s adapter) with its writer and health watch.

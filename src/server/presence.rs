@@ -5,7 +5,8 @@
 //! a grace period (`presence-grace-ms`): a reload is not a departure. Anonymous sockets
 //! (the tutorial's clients, the benchmark's) are not people and cost nothing here.
 //!
-//! The snapshot is this node's; across several nodes each node's list holds its own users.
+//! Across several nodes, each node publishes its own users to the others and shows the
+//! union ([`presence_nodes`](super::presence_nodes)).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +17,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::Sid;
 
+use super::presence_nodes::Nodes;
 use super::{AppState, outgoing, rooms, users};
 use crate::protocol::{OnlineUser, Presence, UserInfo, events};
 
@@ -24,6 +26,8 @@ use crate::protocol::{OnlineUser, Presence, UserInfo, events};
 pub struct Registry {
     inner: Arc<Mutex<Inner>>,
     grace: Duration,
+    /// The other nodes' users, with Redis.
+    nodes: Option<Arc<Nodes>>,
 }
 
 #[derive(Debug, Default)]
@@ -46,7 +50,12 @@ struct Entry {
 impl Registry {
     /// An empty registry whose users stay listed `grace` after their last socket.
     pub fn new(grace: Duration) -> Self {
-        Self { inner: Arc::default(), grace }
+        Self { inner: Arc::default(), grace, nodes: None }
+    }
+
+    /// The same registry, also showing the users of the other nodes `nodes` hears.
+    pub fn with_nodes(self, nodes: Arc<Nodes>) -> Self {
+        Self { nodes: Some(nodes), ..self }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -116,10 +125,10 @@ impl Registry {
         gone
     }
 
-    /// Everyone online, sorted by nickname then id.
-    pub fn snapshot(&self) -> Presence {
+    /// Everyone online through this node.
+    pub fn local_users(&self) -> Vec<OnlineUser> {
         let inner = self.lock();
-        let mut users: Vec<OnlineUser> = inner
+        inner
             .users
             .values()
             .map(|entry| {
@@ -129,15 +138,41 @@ impl Registry {
                 };
                 OnlineUser { user: entry.user.clone(), rooms: rooms.into_iter().cloned().collect() }
             })
-            .collect();
-        users.sort_by(|a, b| (&a.user.nickname, &a.user.user_id).cmp(&(&b.user.nickname, &b.user.user_id)));
-        Presence { users }
+            .collect()
+    }
+
+    /// Everyone online, on every node (a user counts once, in every room any of their
+    /// sockets is in), sorted by nickname then id.
+    pub fn snapshot(&self) -> Presence {
+        let remote = self.nodes.as_ref().map(|nodes| nodes.remote_users()).unwrap_or_default();
+        Presence { users: merge(self.local_users().into_iter().chain(remote)) }
     }
 }
 
-/// Tells everyone who is online now.
+/// One entry per user, their rooms joined, sorted by nickname then id. The first entry of
+/// a user names them (this node's, when they are here too).
+fn merge(users: impl IntoIterator<Item = OnlineUser>) -> Vec<OnlineUser> {
+    let mut by_id: HashMap<String, (UserInfo, BTreeSet<String>)> = HashMap::new();
+    for OnlineUser { user, rooms } in users {
+        by_id.entry(user.user_id.clone()).or_insert_with(|| (user, BTreeSet::new())).1.extend(rooms);
+    }
+    let mut users: Vec<OnlineUser> =
+        by_id.into_values().map(|(user, rooms)| OnlineUser { user, rooms: rooms.into_iter().collect() }).collect();
+    users.sort_by(|a, b| (&a.user.nickname, &a.user.user_id).cmp(&(&b.user.nickname, &b.user.user_id)));
+    users
+}
+
+/// Shows this node's sockets who is online now (every node shows its own).
+pub async fn show<A: Adapter>(io: &SocketIo<A>, registry: &Registry) {
+    outgoing::broadcast(io.local(), events::PRESENCE, &registry.snapshot()).await;
+}
+
+/// Tells everyone who is online now: this node's sockets, and the other nodes.
 pub async fn changed<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
-    outgoing::broadcast(io.broadcast(), events::PRESENCE, &state.presence.snapshot()).await;
+    if let Some(nodes) = &state.presence.nodes {
+        nodes.publish(state.presence.local_users()).await;
+    }
+    show(io, &state.presence).await;
 }
 
 /// A socket has gone live: a user's socket is announced to everyone; any socket learns who

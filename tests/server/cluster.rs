@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use socket_chat::protocol::{HandshakeAuth, JoinedRoom, RoomInfo, SentMessage, Target, events};
+use socket_chat::protocol::{HandshakeAuth, Identity, JoinedRoom, Presence, RoomInfo, SentMessage, Target, events};
 use socket_chat::server::config::{ChatConfig, Config};
 use socket_chat::server::store::test_database::TestDatabase;
 use socketio_browser::NoArgs;
@@ -102,6 +102,51 @@ fn typing_crosses_nodes() {
         typist.socket.emit(events::TYPING, &(Value::Null,)).unwrap();
         let notice = within(typing).await.unwrap();
         assert_eq!(notice["id"], typist.socket.id().unwrap().as_str(), "node 2 hears who types on node 1");
+    });
+}
+
+/// Who is online spans nodes: a user on node 2 is listed on node 1 with their rooms, a user
+/// with tabs on both nodes counts once, and a node that dies takes its users with it once
+/// the others stop hearing from it.
+#[test]
+fn people_on_other_nodes_are_online_until_their_node_dies() {
+    run(|| async {
+        let database = TestDatabase::create().await;
+        let start = || {
+            let url = database.url.clone();
+            TestServer::start_with(move |chat| {
+                chat.database_url = url;
+                chat.redis_url = Some(redis_url());
+                // Longer than the test: only the node's silence can take its users away.
+                chat.presence_grace_ms = 60_000;
+            })
+        };
+        let (one, two) = (start().await, start().await);
+        let ada = Client::connect(&one, None).await;
+        let ada_id: Identity = ada.request(events::USER_NICKNAME, &"Ada").await.unwrap();
+        let bob = Client::connect(&two, None).await;
+        let _: Identity = bob.request(events::USER_NICKNAME, &"Bob").await.unwrap();
+        let names = |p: &Presence| p.users.iter().map(|u| u.user.nickname.clone()).collect::<Vec<_>>();
+        for client in [&ada, &bob] {
+            client.event(events::PRESENCE, |p: &Presence| names(p) == ["Ada", "Bob"]).await;
+        }
+
+        let _: JoinedRoom = bob.request(events::ROOM_JOIN, &"rust").await.unwrap();
+        ada.event(events::PRESENCE, |p: &Presence| p.users.iter().any(|u| u.user.nickname == "Bob" && u.rooms == ["rust"]))
+            .await;
+        // Ada's second tab, on node 2, in another room: one Ada, in both rooms.
+        let auth = HandshakeAuth { session_id: Some(ada_id.session_id.clone()), ..HandshakeAuth::default() };
+        let ada_2 = Client::connect(&two, Some(&auth)).await;
+        let _: JoinedRoom = ada_2.request(events::ROOM_JOIN, &"go").await.unwrap();
+        let seen = ada.event(events::PRESENCE, |p: &Presence| p.users.iter().any(|u| u.rooms == ["go"])).await;
+        assert_eq!(names(&seen), ["Ada", "Bob"], "a user with tabs on two nodes counts once");
+        assert_eq!(seen.users[0].rooms, ["go"], "Ada's rooms from both nodes: {seen:?}");
+
+        let since = ada.count(events::PRESENCE);
+        two.stop().await;
+        tokio::time::sleep(socket_chat::server::presence_nodes::FORGET_AFTER).await;
+        let after = ada.event_since(since, events::PRESENCE, |p: &Presence| names(p) == ["Ada"]).await;
+        assert!(after.users[0].rooms.is_empty(), "node 2's tab of Ada went with it: {after:?}");
     });
 }
 
