@@ -51,12 +51,12 @@ pub fn layer() -> ServiceBuilder<Headers> {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
 }
 
-/// The Content-Security-Policy of a Leptos page rendered with `nonce`. `lab_server` is the
-/// `?server=` of `/lab` (the lab may talk to another Socket.IO server); `reload` the
+/// The Content-Security-Policy of a Leptos page rendered with `nonce`. `other_server` is the
+/// `?server=` of `/` or `/lab` (either may talk to another Socket.IO server); `reload` the
 /// WebSocket of cargo-leptos' live reload, in `cargo leptos watch` only.
-pub fn leptos_page_policy(nonce: &str, lab_server: Option<&str>, reload: Option<&str>) -> String {
+pub fn leptos_page_policy(nonce: &str, other_server: Option<&str>, reload: Option<&str>) -> String {
     let mut connect = String::from("'self'");
-    if let Some(origin) = lab_server.and_then(socket_io_origins) {
+    if let Some(origin) = other_server.and_then(socket_io_origins) {
         connect.push(' ');
         connect.push_str(&origin);
     }

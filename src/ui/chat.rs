@@ -19,14 +19,21 @@ use super::theme::ThemeToggle;
 use super::time::Clock;
 use super::typing::{Typing, TypingIndicator};
 use super::visibility::{TabTitle, Visibility};
-use crate::protocol::{Broadcast, ChatMessage, events};
+use crate::protocol::{Broadcast, ChatMessage, HistoryPage, events};
 use socketio_browser::{Payload, use_socket};
 
 /// The page. The latest messages are in the server-rendered HTML; after hydration the
 /// socket replays anything newer and appends live messages.
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let history = Resource::new_blocking(|| (), |()| latest_messages());
+    // Against another server (`?server=`), none of our history: its own comes by replay.
+    let elsewhere = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("server").is_some());
+    let history = Resource::new_blocking(
+        || (),
+        move |()| async move {
+            if elsewhere { Ok(HistoryPage { messages: Vec::new(), complete: true }) } else { latest_messages().await }
+        },
+    );
     let chat = ChatState::provide();
     let socket = use_socket();
     let acks = AckLog::provide();

@@ -78,17 +78,17 @@ fn set_content_security_policy(options: &LeptosOptions) {
     else {
         return;
     };
-    // `/lab?server=URL` talks to another server.
-    let lab_server = use_context::<axum::http::request::Parts>().and_then(|parts| {
+    // `/?server=URL` and `/lab?server=URL` talk to another server.
+    let other_server = use_context::<axum::http::request::Parts>().and_then(|parts| {
         let query = parts.uri.query()?;
         let server = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "server")?.1.into_owned();
-        (parts.uri.path() == "/lab").then_some(server)
+        matches!(parts.uri.path(), "/" | "/lab").then_some(server)
     });
     // `cargo leptos watch`'s live reload (the AutoReload script) connects to its own port.
     let reload = std::env::var("LEPTOS_WATCH")
         .is_ok()
         .then(|| format!("ws://{}:{}", options.site_addr.ip(), options.reload_port));
-    let policy = leptos_page_policy(&nonce, lab_server.as_deref(), reload.as_deref());
+    let policy = leptos_page_policy(&nonce, other_server.as_deref(), reload.as_deref());
     if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
         response.insert_header(CSP, value);
     }
@@ -111,16 +111,31 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Connects to the server that served the page.
+/// Connects to the server that served the page, or to the one `?server=http://host:port`
+/// names: the chat page against another Socket.IO server, such as the tutorial's own
+/// (end2end/tests/tutorial/their-server.spec.ts).
 fn browser_socket_options() -> Option<SocketOptions> {
     #[cfg(feature = "hydrate")]
     {
-        socketio_browser::browser::same_origin_url().map(SocketOptions::new)
+        use socketio_browser::browser::{same_origin_url, websocket_url};
+        let url = match other_server() {
+            Some(base) => websocket_url(&base),
+            None => same_origin_url()?,
+        };
+        Some(SocketOptions::new(url))
     }
     #[cfg(not(feature = "hydrate"))]
     {
         None
     }
+}
+
+/// The page address's `server` query parameter: the Socket.IO server to talk to instead of
+/// the page's own.
+#[cfg(feature = "hydrate")]
+pub fn other_server() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("server").filter(|s| !s.is_empty())
 }
 
 /// Milliseconds since the Unix epoch (0 while rendering on the server, where nothing is timed).

@@ -131,13 +131,23 @@ impl Outbox {
         self.entries.with(delivery::Outbox::waiting)
     }
 
-    /// `chat message` with its client offset, through the socket's retry queue.
+    /// `chat message` with its client offset, through the socket's retry queue: the
+    /// tutorial's `(content, clientOffset)`, and our target as a third argument only when the
+    /// message is not for everyone (the tutorial's server would take it for its callback).
     fn emit(&self, entry: &Entry<Draft>) {
-        let args = (entry.message.content.clone(), entry.key.clone(), entry.message.target.clone());
-        let (outbox, key) = (*self, entry.key.clone());
+        let (content, key, target) = (&entry.message.content, &entry.key, &entry.message.target);
+        let outbox = *self;
+        let done = {
+            let key = key.clone();
+            move |result| outbox.answered(&key, result)
+        };
         self.socket.with(|s| {
             let emitter = s.timeout(TRY_TIMEOUT_MS).retries(RETRIES);
-            emit_tracked(emitter, self.acks, events::CHAT_MESSAGE, &args, move |result| outbox.answered(&key, result))
+            if *target == Target::default() {
+                emit_tracked(emitter, self.acks, events::CHAT_MESSAGE, &(content, key), done)
+            } else {
+                emit_tracked(emitter, self.acks, events::CHAT_MESSAGE, &(content, key, target), done)
+            }
         });
     }
 
@@ -145,6 +155,11 @@ impl Outbox {
         let refused = self.entries.try_update(|o| o.settle(key, outcome(&result))).flatten();
         if let (Some((draft, reason)), Some(callback)) = (refused, self.on_refused.get_value()) {
             callback.run((draft.message, reason));
+        }
+        // The tutorial's server acks with a bare `callback()` and broadcasts without our client
+        // offset: its broadcast shows the message, so it leaves the outbox now.
+        if result.as_ref().is_ok_and(|payload| !is_our_envelope(payload)) {
+            self.delivered(key);
         }
     }
 }
@@ -160,6 +175,12 @@ fn outcome(result: &Result<Payload, AckTimeout>) -> Outcome {
             _ => Outcome::Accepted,
         },
     }
+}
+
+/// Whether an answer is our [`AckReply`] (our server, whose broadcast then carries the
+/// client offset) rather than another server's bare `callback()`.
+fn is_our_envelope(payload: &Payload) -> bool {
+    payload.decode::<AckReply<IgnoredAny>>().is_ok()
 }
 
 /// The page's [`Outbox`].
@@ -232,5 +253,13 @@ mod tests {
         assert_eq!(outcome(&answer(&(refused,))), Outcome::Refused("too long".into()));
         assert_eq!(outcome(&answer(&socketio_browser::NoArgs)), Outcome::Accepted, "the tutorial's bare callback()");
         assert_eq!(outcome(&Err(AckTimeout)), Outcome::Unanswered);
+    }
+
+    #[test]
+    fn only_our_envelope_promises_a_broadcast_with_our_client_offset() {
+        let ok = AckReply::Ok { data: SentMessage { server_offset: 3, duplicate: false } };
+        assert!(is_our_envelope(&answer(&(ok,)).unwrap()));
+        assert!(is_our_envelope(&answer(&(AckReply::<()>::error(AckErrorCode::TooLong, "too long"),)).unwrap()));
+        assert!(!is_our_envelope(&answer(&socketio_browser::NoArgs).unwrap()), "the tutorial's bare callback()");
     }
 }
