@@ -73,6 +73,13 @@ pub async fn ask<A: Adapter, T: Serialize + ?Sized, R: serde::de::DeserializeOwn
     }
 }
 
+/// The chat's namespace (`/`), or `None` once the server has closed it (shutting down):
+/// socketioxide's `io.to`, `io.local`, `io.rooms`… panic then, and the writer's and
+/// presence's tasks may still run for a moment.
+pub fn chat_namespace<A: Adapter>(io: &socketioxide::SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
+}
+
 /// Emits `event` to the sockets `to` selects (`io.to(room)`, `io.except(room)`, …),
 /// logging a failure rather than returning it: a broadcast has no one to report to.
 pub async fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: BroadcastOperators<A>, event: &str, data: &T) {

@@ -164,7 +164,9 @@ fn merge(users: impl IntoIterator<Item = OnlineUser>) -> Vec<OnlineUser> {
 
 /// Shows this node's sockets who is online now (every node shows its own).
 pub async fn show<A: Adapter>(io: &SocketIo<A>, registry: &Registry) {
-    outgoing::broadcast(io.local(), events::PRESENCE, &registry.snapshot()).await;
+    if let Some(chat) = outgoing::chat_namespace(io) {
+        outgoing::broadcast(chat.local(), events::PRESENCE, &registry.snapshot()).await;
+    }
 }
 
 /// Tells everyone who is online now: this node's sockets, and the other nodes.

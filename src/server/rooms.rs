@@ -77,6 +77,9 @@ pub async fn members<A: Adapter>(io: &SocketIo<A>, name: &str) -> usize {
 
 /// Tells everyone the rooms and their member counts.
 pub async fn announce<A: Adapter>(io: &SocketIo<A>) {
+    if outgoing::chat_namespace(io).is_none() {
+        return; // shutting down
+    }
     let rooms = list(io).await;
     outgoing::broadcast(io.broadcast(), events::ROOMS_UPDATED, &(rooms,)).await;
 }

@@ -381,15 +381,17 @@ fn fail(stores: Vec<(Message, Reply)>, error: &StoreError) {
 /// (each node delivers to its own, from the store). Returns those that did not get it
 /// (queue full).
 fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage) -> Vec<Box<dyn ChatSocket>> {
+    // Shutting down: nobody left to deliver to (the message is stored; clients replay it).
+    let Some(chat) = outgoing::chat_namespace(io) else { return Vec::new() };
     let recipients = match (&message.room, &message.except) {
         _ if message.user.is_some() => {
             let recipient = message.user.as_deref().unwrap_or_default();
             let author = message.author.as_ref().map_or(recipient, |a| a.user_id.as_str());
-            io.to([users::room(author), users::room(recipient)])
+            chat.to([users::room(author), users::room(recipient)])
         }
-        (Some(room), _) => io.to(rooms::key(room)),
-        (None, Some(room)) => io.to(rooms::LIVE).except(rooms::key(room)),
-        (None, None) => io.to(rooms::LIVE),
+        (Some(room), _) => chat.to(rooms::key(room)),
+        (None, Some(room)) => chat.to(rooms::LIVE).except(rooms::key(room)),
+        (None, None) => chat.to(rooms::LIVE),
     };
     outgoing::broadcast_each(recipients.local(), events::CHAT_MESSAGE, &message.broadcast_args())
         .into_iter()
