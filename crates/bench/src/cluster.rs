@@ -15,20 +15,34 @@
 //! processes; Redis' CPU (the server the nodes use, found by its `INFO`) is counted apart.
 //!
 //! Chat messages do not cross Redis in this design (docs/CLUSTER.md): each node reads them
-//! from PostgreSQL after a `NOTIFY` and delivers them to its own sockets. So the Redis
-//! column is expected near zero, and the cost of more nodes is the cost of every node
-//! reading every message and waking for every notification, on the same two cores.
+//! from PostgreSQL after a `NOTIFY` and delivers them to its own sockets. So for them the
+//! Redis column is expected near zero. What does cross Redis is every adapter broadcast:
+//! `typing`, room updates, `to` / `except` of those. The `typing` measure sends typing
+//! notices at the moderate rate to the same receivers, so the price of a broadcast through
+//! Redis (1 node with the Redis adapter against 1 node with the local one) is measured on
+//! the path that pays it.
 
 use std::fmt::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use socket_chat_protocol::events;
+use tokio::sync::watch;
 
-use crate::load::Result;
+use crate::histogram::Latencies;
+use crate::load::{self, Result};
+use crate::pacing::Pacer;
+use crate::raw::RawWs;
 use crate::report::FanoutStep;
 use crate::scenarios::{self, Room};
 use crate::servers::{Server, cpu_seconds};
+
+/// Time after the last typing notice for the last deliveries to arrive.
+const SETTLE: Duration = Duration::from_millis(1000);
 
 /// What to measure, from the command line.
 #[derive(Debug, Clone)]
@@ -114,6 +128,10 @@ pub struct SetupReport {
     pub ladder: Vec<Measured>,
     /// Messages stored and acknowledged per second (10 clients spread over the nodes).
     pub stored_per_s: Option<f64>,
+    /// Typing notices at the moderate rate, to the same receivers (no latency: a notice
+    /// carries no send time).
+    #[serde(default)]
+    pub typing: Option<Measured>,
 }
 
 impl SetupReport {
@@ -160,11 +178,13 @@ pub async fn run(plan: &Plan, root: &Path, scratch: &Path, machine: String, at: 
     for setup in setups(plan) {
         eprintln!("== {}", setup.name());
         let redis_pid = redis_pid.filter(|_| setup.redis);
-        let mut result = SetupReport { setup: setup.clone(), moderate: None, ladder: Vec::new(), stored_per_s: None };
+        let mut result =
+            SetupReport { setup: setup.clone(), moderate: None, ladder: Vec::new(), stored_per_s: None, typing: None };
         match Nodes::start(plan, root, &setup, &mut databases).await {
             Ok(nodes) => {
                 result.moderate =
                     moderate(plan, &nodes, redis_pid).await.map_err(|e| eprintln!("   moderate: {e}")).ok();
+                result.typing = typing(plan, &nodes, redis_pid).await.map_err(|e| eprintln!("   typing: {e}")).ok();
                 nodes.stop(&mut databases).await;
             }
             Err(e) => eprintln!("   {e}"),
@@ -201,6 +221,99 @@ async fn moderate(plan: &Plan, nodes: &Nodes, redis_pid: Option<u32>) -> Result<
     let redis_cpu_s = redis_pid.zip(redis_before).map(|(pid, before)| cpu_seconds(Some(pid)) - before);
     scenarios::log_step(&format!("{:.0} msg/s", plan.rate), &step);
     Ok(Measured { step, redis_cpu_s })
+}
+
+/// Typing notices from one sender on the first node at the moderate rate for the moderate
+/// time, to receivers spread over the nodes: every notice is an adapter broadcast (through
+/// Redis when the nodes have it).
+async fn typing(plan: &Plan, nodes: &Nodes, redis_pid: Option<u32>) -> Result<Measured> {
+    let ports = nodes.ports();
+    let sockets = futures_util::stream::iter(0..plan.receivers)
+        .map(|i| RawWs::connect(ports[i % ports.len()], None))
+        .buffer_unordered(100)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let (stop, stopped) = watch::channel(false);
+    let counters: Vec<_> = sockets.into_iter().map(|ws| tokio::spawn(count_typing(ws, stopped.clone()))).collect();
+    let mut sender = RawWs::connect(ports[0], None).await.map_err(|e| format!("sender: {e}"))?;
+    let notice = format!("42[{},null]", serde_json::to_string(events::TYPING).map_err(|e| e.to_string())?);
+    let server_cpu = || nodes.pids().into_iter().map(|pid| cpu_seconds(Some(pid))).sum::<f64>();
+    let redis_cpu = || redis_pid.map(|pid| cpu_seconds(Some(pid)));
+    let (nodes_before, redis_before, own_before) = (server_cpu(), redis_cpu(), cpu_seconds(None));
+    let pacer = Pacer::new(Instant::now(), plan.rate);
+    let end = Instant::now() + Duration::from_secs_f64(plan.seconds);
+    let mut sent = 0u64;
+    while Instant::now() < end {
+        while sent < pacer.due(Instant::now()) {
+            sender.queue_text(notice.as_bytes());
+            sent += 1;
+        }
+        sender.flush().await?;
+        load::read_until(&mut sender, pacer.at(sent).into()).await?;
+    }
+    load::read_until(&mut sender, (Instant::now() + SETTLE).into()).await?;
+    let server_cpu_s = server_cpu() - nodes_before;
+    let redis_cpu_s = redis_cpu().zip(redis_before).map(|(now, before)| now - before);
+    let loadgen_cpu_s = cpu_seconds(None) - own_before;
+    let _ = stop.send(true);
+    let mut received = 0;
+    for counter in counters {
+        received += counter.await.map_err(|e| e.to_string())?;
+    }
+    let step = FanoutStep {
+        receivers: plan.receivers,
+        sent_per_s: sent as f64 / plan.seconds,
+        delivered_per_s: received as f64 / plan.seconds,
+        delivered_ratio: received as f64 / (sent * plan.receivers as u64).max(1) as f64,
+        latency: Latencies::default().summary(),
+        server_cpu_s,
+        loadgen_cpu_s,
+        seconds: plan.seconds,
+    };
+    eprintln!(
+        "   typing {:>5}: {:>8.0} deliveries/s ({:.1}% delivered), cpu nodes {:.2} s / Redis {} / load {:.2} s ({:.2} µs nodes' CPU per delivery)",
+        step.receivers,
+        step.delivered_per_s,
+        step.delivered_ratio * 100.0,
+        step.server_cpu_s,
+        redis_cpu_s.map_or("-".into(), |s| format!("{s:.2} s")),
+        step.loadgen_cpu_s,
+        step.server_cpu_us_per_delivery().unwrap_or(f64::NAN),
+    );
+    Ok(Measured { step, redis_cpu_s })
+}
+
+/// Counts the typing notices `ws` receives until `stop`, answering pings.
+async fn count_typing(mut ws: RawWs, mut stop: watch::Receiver<bool>) -> u64 {
+    let prefix = format!("42[{}", serde_json::to_string(events::TYPING).unwrap_or_default());
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            read = ws.fill() => {
+                if !matches!(read, Ok(true)) {
+                    return count;
+                }
+                let mut ping = false;
+                let open = ws.messages(|frame| {
+                    if frame.starts_with(prefix.as_bytes()) {
+                        count += 1;
+                    } else if frame == b"2" {
+                        ping = true;
+                    }
+                    ControlFlow::Continue(())
+                });
+                if ping {
+                    ws.queue_text(b"3");
+                }
+                if !matches!(open, Ok(true)) || ws.flush().await.is_err() {
+                    return count;
+                }
+            }
+            _ = stop.changed() => return count,
+        }
+    }
 }
 
 /// The fan-out ladder across the nodes, with Redis' CPU step by step.
@@ -410,6 +523,29 @@ impl ClusterReport {
         for s in &self.setups {
             let _ = writeln!(out, "{:<36} {:>12} messages/s", s.setup.name(), cell(s.stored_per_s, 0));
         }
+        let typing_rate = self.setups.iter().find_map(|s| s.typing.as_ref()).map_or(0.0, |m| m.step.sent_per_s);
+        let _ = writeln!(
+            out,
+            "\ntyping notices, {typing_rate:.0}/s (an adapter broadcast: through Redis when the nodes have it)"
+        );
+        let _ = writeln!(
+            out,
+            "{:<36} {:>8} {:>12} {:>10} {:>12} {:>12}",
+            "setup", "sent/s", "deliveries/s", "delivered", "nodes µs/del", "Redis µs/del"
+        );
+        for s in &self.setups {
+            let m = s.typing.as_ref();
+            let _ = writeln!(
+                out,
+                "{:<36} {:>8} {:>12} {:>10} {:>12} {:>12}",
+                s.setup.name(),
+                cell(m.map(|m| m.step.sent_per_s), 0),
+                cell(m.map(|m| m.step.delivered_per_s), 0),
+                m.map_or("-".to_owned(), |m| format!("{:.1}%", m.step.delivered_ratio * 100.0)),
+                cell(m.and_then(|m| m.step.server_cpu_us_per_delivery()), 2),
+                cell(m.and_then(Measured::redis_cpu_us_per_delivery), 2),
+            );
+        }
         out.push_str(&self.comparisons());
         let _ = writeln!(out, "\nevery fan-out step (CPU seconds: nodes / Redis / load generator)");
         for s in &self.setups {
@@ -449,6 +585,20 @@ impl ClusterReport {
             let _ = writeln!(
                 out,
                 "going through Redis (1 node, PostgreSQL, moderate load): {with:.2} µs per delivery in the node with the \
+                 Redis adapter, {without:.2} without ({:+.2} µs, {:+.0}%), plus {redis:.2} µs in Redis",
+                with - without,
+                (with / without - 1.0) * 100.0
+            );
+        }
+        let typing = |setup: &Setup| self.find(setup).and_then(|s| s.typing.as_ref());
+        if let (Some(with), Some(without)) = (
+            typing(&pg(true)).and_then(|m| m.step.server_cpu_us_per_delivery()),
+            typing(&pg(false)).and_then(|m| m.step.server_cpu_us_per_delivery()),
+        ) {
+            let redis = typing(&pg(true)).and_then(Measured::redis_cpu_us_per_delivery).unwrap_or(0.0);
+            let _ = writeln!(
+                out,
+                "a broadcast through Redis (typing notices, 1 node): {with:.2} µs per delivery in the node with the \
                  Redis adapter, {without:.2} without ({:+.2} µs, {:+.0}%), plus {redis:.2} µs in Redis",
                 with - without,
                 (with / without - 1.0) * 100.0
@@ -494,7 +644,13 @@ mod tests {
     }
 
     fn setup(nodes: usize, store: Store, redis: bool) -> SetupReport {
-        SetupReport { setup: Setup { nodes, store, redis }, moderate: None, ladder: Vec::new(), stored_per_s: None }
+        SetupReport {
+            setup: Setup { nodes, store, redis },
+            moderate: None,
+            ladder: Vec::new(),
+            stored_per_s: None,
+            typing: None,
+        }
     }
 
     #[test]
@@ -542,8 +698,10 @@ mod tests {
             Measured { step: step(60_000.0, 90.0, 3.0), redis_cpu_s: Some(0.01) },
             Measured { step: step(90_000.0, 400.0, 4.0), redis_cpu_s: Some(0.01) },
         ];
+        with_redis.typing = Some(Measured { step: step(50_000.0, 0.0, 3.0), redis_cpu_s: Some(1.0) });
         let mut local = setup(1, Store::Postgres, false);
         local.moderate = Some(Measured { step: step(50_000.0, 8.0, 1.6), redis_cpu_s: None });
+        local.typing = Some(Measured { step: step(50_000.0, 0.0, 1.0), redis_cpu_s: None });
         local.stored_per_s = Some(3000.0);
         let mut sqlite = setup(1, Store::Sqlite, false);
         sqlite.stored_per_s = Some(6000.0);
@@ -563,6 +721,14 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("PostgreSQL 3000 messages/s, SQLite 6000 (0.50x)"), "{table}");
+        // Typing notices: 3 s of the node and 1 s of Redis for 500 000 deliveries.
+        assert!(
+            table.contains("typing notices, 1 node): 6.00 µs per delivery in the node with the Redis adapter, 2.00 without (+4.00 µs, +200%), plus 2.00 µs in Redis"),
+            "{table}"
+        );
+        let typing = table.split("typing notices, 50/s").nth(1).expect("{table}");
+        let typing = typing.lines().find(|l| l.starts_with("1 node, SQLite")).expect("{table}");
+        assert!(typing.split_whitespace().skip(5).all(|c| c == "-"), "{typing}");
         // Every step is listed, the one that failed too.
         assert_eq!(
             table.lines().filter(|l| l.contains(" msg/s ") && l.contains("deliveries/s (")).count(),
