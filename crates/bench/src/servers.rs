@@ -120,6 +120,11 @@ impl Server {
         if let Some(url) = redis_url {
             command.args(["--redis-url", url]);
         }
+        // Only sockets are measured: a server built without cargo-leptos (no hash.txt of
+        // the site's files) serves them all the same.
+        if !root.join("target/release/hash.txt").exists() {
+            command.env("LEPTOS_HASH_FILES", "false");
+        }
         Self::launch(&mut command, "socket-chat node").await
     }
 
@@ -135,18 +140,21 @@ impl Server {
             .map_err(|e| format!("cannot start {name}: {e}"))?;
         let pid = child.id().ok_or("no pid")?;
         let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        // Its last line before it exited says why it did not start.
+        let mut last = String::new();
         let port = tokio::time::timeout(Duration::from_secs(30), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(addr) = line.split("listening on http://").nth(1) {
                     return addr.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
                 }
+                last = line;
             }
             None
         })
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| format!("{name} did not start"))?;
+        .ok_or_else(|| format!("{name} did not start: {last}"))?;
         // Keep reading its output so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Self { child, port, pid })
