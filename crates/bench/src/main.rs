@@ -10,6 +10,9 @@
 //! prints one table and writes `bench/results/latest.{json,svg}`.
 //!
 //! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
+//! `--scenarios cluster` (only when named) measures our server alone: 1 to 3 nodes on
+//! PostgreSQL + Redis, one node on PostgreSQL and on SQLite (`cluster.rs`, results in
+//! `cluster.{txt,json}`).
 
 mod cluster;
 mod histogram;
