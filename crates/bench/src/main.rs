@@ -10,7 +10,11 @@
 //! prints one table and writes `bench/results/latest.{json,svg}`.
 //!
 //! Run it with `scripts/bench.sh` (which builds the release server and installs the peer).
+//! `--scenarios cluster` (only when named) measures our server alone: 1 to 3 nodes on
+//! PostgreSQL + Redis, one node on PostgreSQL and on SQLite (`cluster.rs`, results in
+//! `cluster.{txt,json}`).
 
+mod cluster;
 mod histogram;
 mod load;
 mod pacing;
@@ -75,6 +79,22 @@ struct Options {
     /// Where to write the results.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
+    /// Node counts of the `cluster` measure (only when named in `--scenarios`: these many
+    /// nodes on PostgreSQL + Redis, then one node alone on PostgreSQL and on SQLite; results
+    /// in `cluster.{txt,json}`; `crates/bench/src/cluster.rs`).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 3])]
+    cluster_nodes: Vec<usize>,
+    /// Receivers of the `cluster` measure, spread evenly over the nodes.
+    #[arg(long, default_value_t = 1000)]
+    cluster_receivers: usize,
+    /// The PostgreSQL server of the `cluster` measure, without a database (one of the run's
+    /// own is created for each measure and dropped).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres_url: String,
+    /// The Redis of the `cluster` measure (its channels are named after each database, so
+    /// other users of this Redis do not disturb it).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
 }
 
 #[tokio::main]
@@ -84,6 +104,13 @@ async fn main() -> ExitCode {
         return render(json, &options.out);
     }
     raise_file_limit();
+    if options.scenarios.iter().any(|s| s == "cluster") {
+        let written = run_cluster(&options).await;
+        // The cluster alone: its own table and files, the last run's others stay as they are.
+        if !written || options.scenarios.iter().all(|s| s == "cluster") {
+            return if written { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
+    }
     let scratch = std::env::temp_dir().join(format!("socket-chat-bench-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&scratch) {
         eprintln!("cannot create {}: {e}", scratch.display());
@@ -271,4 +298,36 @@ fn machine() -> String {
 /// Seconds since the epoch, as text (no date library needed for a timestamp).
 fn chrono_like_now() -> String {
     format!("{}", load::now_micros() / 1_000_000)
+}
+
+/// The `cluster` measure (`cluster.rs`): prints its table and writes `cluster.{txt,json}`;
+/// whether the results were written.
+async fn run_cluster(options: &Options) -> bool {
+    let scratch = std::env::temp_dir().join(format!("socket-chat-bench-cluster-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&scratch) {
+        eprintln!("cannot create {}: {e}", scratch.display());
+        return false;
+    }
+    let plan = cluster::Plan {
+        nodes: options.cluster_nodes.clone(),
+        receivers: options.cluster_receivers,
+        rate: options.moderate_rate,
+        seconds: options.moderate_seconds,
+        step_seconds: options.step_seconds,
+        postgres: options.postgres_url.clone(),
+        redis: options.redis_url.clone(),
+    };
+    let report = cluster::run(&plan, &options.root, &scratch, machine(), chrono_like_now()).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("\n{}", report.table());
+    match cluster::write(&options.out, &report) {
+        Ok(()) => {
+            println!("results: {0}/cluster.txt, {0}/cluster.json", options.out.display());
+            true
+        }
+        Err(e) => {
+            eprintln!("cannot write the results: {e}");
+            false
+        }
+    }
 }

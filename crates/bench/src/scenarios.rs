@@ -16,7 +16,6 @@ use crate::load::{self, Result, Tally};
 use crate::raw::RawWs;
 use crate::servers::{Server, cpu_seconds, rss_kb};
 
-
 /// Connections opened at once.
 const CONNECTING: usize = 100;
 /// Time after a step's last send for its messages to arrive.
@@ -42,26 +41,46 @@ pub struct Room {
     tallies: mpsc::UnboundedReceiver<Tally>,
     step: u64,
     ack: u64,
-    pid: u32,
+    /// The server processes whose CPU a step counts (several nodes of a cluster: the sum).
+    pids: Vec<u32>,
 }
 
 impl Room {
     /// Connects the receivers (counting from step 0 however late each starts) and the sender.
     pub async fn open(server: &Server, receivers: usize) -> Result<Self> {
-        let sockets = connect_many(server.port, receivers).await?;
+        Self::open_on(&[server.port], vec![server.pid], receivers).await
+    }
+
+    /// [`Room::open`] across several servers (the nodes of a cluster): the receivers spread
+    /// evenly over `ports` in turn, the sender on the first; a step counts the CPU of every
+    /// process in `pids`.
+    pub async fn open_on(ports: &[u16], pids: Vec<u32>, receivers: usize) -> Result<Self> {
+        let first = *ports.first().ok_or("no server to connect to")?;
+        let sockets = futures_util::stream::iter(0..receivers)
+            .map(|i| RawWs::connect(ports[i % ports.len()], None))
+            .buffer_unordered(CONNECTING)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
         let (step_tx, step_rx) = watch::channel(Some(0));
         let (tally_tx, tallies) = mpsc::unbounded_channel();
         for ws in sockets {
             tokio::spawn(load::receive(ws, step_rx.clone(), tally_tx.clone()));
         }
-        let sender = RawWs::connect(server.port, None).await.map_err(|e| format!("sender: {e}"))?;
-        Ok(Self { receivers, sender, step_tx, tallies, step: 0, ack: 0, pid: server.pid })
+        let sender = RawWs::connect(first, None).await.map_err(|e| format!("sender: {e}"))?;
+        Ok(Self { receivers, sender, step_tx, tallies, step: 0, ack: 0, pids })
+    }
+
+    /// CPU seconds the server processes have used so far.
+    fn server_cpu(&self) -> f64 {
+        self.pids.iter().map(|&pid| cpu_seconds(Some(pid))).sum()
     }
 
     /// Sends at `rate` messages/s for `seconds`, waits for the last ones to arrive, and
     /// returns what the receivers got and the CPU the server and this process used.
     pub async fn step(&mut self, rate: f64, seconds: f64) -> Result<FanoutStep> {
-        let (server_cpu, own_cpu) = (cpu_seconds(Some(self.pid)), cpu_seconds(None));
+        let (server_cpu, own_cpu) = (self.server_cpu(), cpu_seconds(None));
         let pacer = Pacer::new(Instant::now(), rate);
         let end = Instant::now() + Duration::from_secs_f64(seconds);
         let mut sent = 0u64;
@@ -78,7 +97,7 @@ impl Room {
         }
         // Keep reading while the step's last messages arrive, so the sender never backs up.
         let _ = load::read_until(&mut self.sender, (Instant::now() + SETTLE).into()).await;
-        let server_cpu_s = cpu_seconds(Some(self.pid)) - server_cpu;
+        let server_cpu_s = self.server_cpu() - server_cpu;
         let loadgen_cpu_s = cpu_seconds(None) - own_cpu;
         self.step += 1;
         let _ = self.step_tx.send(Some(self.step));
@@ -110,7 +129,7 @@ impl Drop for Room {
     }
 }
 
-fn log_step(what: &str, step: &FanoutStep) {
+pub fn log_step(what: &str, step: &FanoutStep) {
     eprintln!(
         "   {what} {:>5}: {:>8.0} deliveries/s ({:.1}% delivered), p50 {:>6.1} ms, p99 {:>7.1} ms, max {:>7.1} ms, cpu server {:.2} s / load {:.2} s ({:.2} µs server CPU per delivery)",
         step.receivers,
@@ -128,14 +147,20 @@ fn log_step(what: &str, step: &FanoutStep) {
 /// One sender, `receivers` receivers; the rate grows by half each step until p99 passes
 /// 100 ms or deliveries fall behind.
 pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> Vec<FanoutStep> {
-    let mut steps = Vec::new();
-    let mut room = match Room::open(server, receivers).await {
-        Ok(room) => room,
+    match Room::open(server, receivers).await {
+        Ok(mut room) => ladder(&mut room, seconds, |_| {}).await,
         Err(e) => {
             eprintln!("   fan-out {receivers}: {e}");
-            return steps;
+            Vec::new()
         }
-    };
+    }
+}
+
+/// The ladder of [`fanout_ladder`] in a room already open; `after_step` sees each step as it
+/// ends, warm-up included (the cluster measure reads Redis' CPU there).
+pub async fn ladder(room: &mut Room, seconds: f64, mut after_step: impl FnMut(&FanoutStep)) -> Vec<FanoutStep> {
+    let receivers = room.receivers;
+    let mut steps = Vec::new();
     // 200 deliveries/ms to start, whatever the receiver count.
     let mut rate = 20_000.0 / receivers as f64;
     // Step 0 warms up (first sends to each socket, caches) at the first rate and is only
@@ -149,6 +174,7 @@ pub async fn fanout_ladder(server: &Server, receivers: usize, seconds: f64) -> V
             }
         };
         log_step(if step == 0 { "warm-up" } else { "fan-out" }, &result);
+        after_step(&result);
         if step == 0 {
             continue;
         }
@@ -193,8 +219,20 @@ pub async fn idle_memory(server: &Server, count: usize) -> Result<f64> {
 /// Messages stored and acknowledged per second: 10 clients, 500 messages each, up to 32 in
 /// flight per client.
 pub async fn storage(server: &Server) -> Result<f64> {
+    storage_on(&[server.port]).await
+}
+
+/// [`storage`] with the clients spread over several servers (the nodes of a cluster).
+pub async fn storage_on(ports: &[u16]) -> Result<f64> {
+    if ports.is_empty() {
+        return Err("no server to store on".into());
+    }
     let (clients, per_client) = (10u64, 500u64);
-    let sockets = connect_many(server.port, clients as usize).await?;
+    let sockets: Vec<RawWs> =
+        futures_util::future::join_all((0..clients as usize).map(|i| RawWs::connect(ports[i % ports.len()], None)))
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
     let started = Instant::now();
     let sends: Vec<_> = sockets
         .into_iter()

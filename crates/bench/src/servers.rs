@@ -102,29 +102,59 @@ impl Server {
                 c
             }
         };
+        Self::launch(command.current_dir(root), kind.name()).await
+    }
+
+    /// Our server as a node of a cluster (or alone) on `database_url`, with the Redis
+    /// adapter when `redis_url` is given, the measures' flags, on a free port.
+    pub async fn start_node(root: &Path, database_url: &str, redis_url: Option<&str>) -> Result<Self> {
+        let mut command = Command::new(root.join("target/release/socket-chat"));
+        command
+            .args(["--addr", "127.0.0.1:0", "--database-url", database_url])
+            .args(UNLIMITED)
+            .args(QUEUE)
+            .env_remove("REDIS_URL")
+            .env("LEPTOS_SITE_ROOT", root.join("target/site"))
+            .env("RUST_LOG", "info,socketioxide=error,engineioxide=error")
+            .current_dir(root);
+        if let Some(url) = redis_url {
+            command.args(["--redis-url", url]);
+        }
+        // Only sockets are measured: a server built without cargo-leptos (no hash.txt of
+        // the site's files) serves them all the same.
+        if !root.join("target/release/hash.txt").exists() {
+            command.env("LEPTOS_HASH_FILES", "false");
+        }
+        Self::launch(&mut command, "socket-chat node").await
+    }
+
+    /// Spawns `command` and waits for its "listening on" line.
+    async fn launch(command: &mut Command, name: &str) -> Result<Self> {
         let mut child = command
-            .current_dir(root)
             // Its own process group, so that stopping it stops a wrapper's child too.
             .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
         let pid = child.id().ok_or("no pid")?;
         let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        // Its last line before it exited says why it did not start.
+        let mut last = String::new();
         let port = tokio::time::timeout(Duration::from_secs(30), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(addr) = line.split("listening on http://").nth(1) {
                     return addr.trim().rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
                 }
+                last = line;
             }
             None
         })
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| format!("{} did not start", kind.name()))?;
+        .ok_or_else(|| format!("{name} did not start: {last}"))?;
         // Keep reading its output so it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Self { child, port, pid })
@@ -151,11 +181,35 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
 /// CPU seconds (user + system) `pid` has used; `None` reads this process.
 pub fn cpu_seconds(pid: Option<u32>) -> f64 {
     let path = pid.map_or_else(|| PathBuf::from("/proc/self/stat"), |p| PathBuf::from(format!("/proc/{p}/stat")));
-    let Ok(stat) = std::fs::read_to_string(path) else { return 0.0 };
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else { return 0.0 };
+    std::fs::read_to_string(path).ok().and_then(|stat| stat_cpu_seconds(&stat)).unwrap_or(0.0)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line, in seconds (at Linux's 100 ticks a second).
+pub fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+    // Fields after the command name (which may hold spaces and parentheses) start at the
+    // last ") ".
+    let rest = stat.rsplit_once(") ")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
     // utime and stime are fields 14 and 15 of the line: 11 and 12 counted from the state.
-    (ticks(11) + ticks(12)) / 100.0
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_user_plus_system_ticks_whatever_the_command_name() {
+        // A line as redis-server (pid 75) has it: utime 1234 ticks, stime 566.
+        let line = "75 (redis-server) S 1 75 75 0 -1 4194624 1180 0 0 0 1234 566 0 0 20 0 5 0 2719 \
+                    75698176 3125 18446744073709551615 1 1 0 0 0 0 0 4097 17642 0 0 0 17 1 0 0 0 0 0";
+        assert_eq!(stat_cpu_seconds(line), Some(18.0));
+        // A command name with ") " inside it does not shift the fields.
+        let odd = line.replace("(redis-server)", "(a) b (c)");
+        assert_eq!(stat_cpu_seconds(&odd), Some(18.0));
+        // Truncated or not a stat line: no figure, rather than a wrong one.
+        assert_eq!(stat_cpu_seconds("75 (redis-server) S 1 75"), None);
+        assert_eq!(stat_cpu_seconds("garbage"), None);
+    }
 }
