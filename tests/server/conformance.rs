@@ -98,18 +98,22 @@ impl Ws {
         self.ws.send(Message::binary(bytes.to_vec())).await.expect("the frame is sent");
     }
 
-    /// The next frame that is not a ping (answered when `pong`).
+    /// The next frame that is not a ping (answered when `pong`), within [`PATIENCE`]: pings
+    /// keep coming, so each read's own deadline would never run out.
     async fn next(&mut self) -> Frame {
-        loop {
-            match self.next_raw().await {
-                Frame::Text(ping) if ping == "2" => {
-                    if self.pong {
-                        self.send("3").await;
+        let next = async {
+            loop {
+                match self.next_raw().await {
+                    Frame::Text(ping) if ping == "2" => {
+                        if self.pong {
+                            self.send("3").await;
+                        }
                     }
+                    frame => return frame,
                 }
-                frame => return frame,
             }
-        }
+        };
+        tokio::time::timeout(PATIENCE, next).await.expect("a frame other than a ping in time")
     }
 
     /// The next frame, pings included, unanswered.
