@@ -110,6 +110,11 @@ pub struct Cli {
     /// Milliseconds a client has to answer a ping.
     #[arg(long)]
     pub ping_timeout_ms: Option<u64>,
+    /// Serve only what the official Socket.IO protocol test suite expects (socket.io-protocol,
+    /// `test-suite/`), with its timings, instead of the chat: see `scripts/conformance.sh`.
+    /// Only `--addr` (or the file's `site-addr`) applies; no database is opened.
+    #[arg(long)]
+    pub conformance: bool,
     /// What to do; serving when absent.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -24,6 +24,7 @@
 //! - [`admin`]: the Socket.IO Admin UI's `/admin` namespace and the UI at `/admin-ui/`.
 //! - [`assets`]: the page's WASM, JS and CSS, precompressed and cached by hashed name.
 //! - [`app`]: the router.
+//! - [`conformance`]: `--conformance`, the server the official protocol test suite expects.
 
 pub mod admin;
 pub mod app;
@@ -31,6 +32,7 @@ pub mod assets;
 pub mod chat;
 pub mod cluster;
 pub mod config;
+pub mod conformance;
 pub mod history;
 pub mod lab;
 pub mod limits;
@@ -94,6 +96,9 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.conformance {
+        return serve_conformance(&cli, config).await;
+    }
     if let Some(config::Command::Seed { messages, room }) = &cli.command {
         return match seed(&config.chat.database_url, *messages, room.as_deref()).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -220,6 +225,30 @@ async fn run_node<A: Adapter>(
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// `socket-chat --conformance`: binds the configured address and serves
+/// [`conformance`] until SIGINT or SIGTERM.
+async fn serve_conformance(cli: &Cli, config: Config) -> ExitCode {
+    if cli.command.is_some() {
+        error!("--conformance serves the protocol test suite and takes no command");
+        return ExitCode::FAILURE;
+    }
+    let addr = config.leptos.site_addr;
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!("cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match conformance::serve(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `socket-chat seed`: stores `count` generated messages, in transactions of 10 000.

@@ -5,6 +5,7 @@
 
 mod chat;
 mod cluster;
+mod conformance;
 mod history;
 mod hostile;
 mod limits;

@@ -360,7 +360,10 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat sender routine started");
 
-        let mut interval_tick = tokio::time::interval(interval);
+        // The first ping goes one interval after the handshake, as engine.io's `schedulePing`
+        // sends it (`tokio::time::interval` would tick at once): a client reads the open
+        // packet, then its CONNECT answer, not a ping in between (patch 7, PATCHES.md).
+        let mut interval_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         interval_tick.tick().await;
         // Some clients send the pong packet in first. If that happens, we should consume it.
         heartbeat_rx.try_recv().ok();
