@@ -14,6 +14,7 @@ pub mod test_database;
 #[cfg(test)]
 mod tests;
 
+use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::{ChatMessage, Conversation, UnreadCount, UserInfo};
@@ -48,6 +49,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The rows an `INSERT … RETURNING` gave back do not fit the batch (an id missing, or
+    /// ids not in the batch's order): nothing of the batch is committed.
+    #[error("the stored batch does not match what was sent: {0}")]
+    Mismatch(&'static str),
 }
 
 /// Where a new message went.
@@ -306,6 +311,121 @@ fn stored(new: &NewMessage<'_>, server_offset: i64, sent_at: i64) -> ChatMessage
         except: new.except.map(str::to_owned),
         author: new.author.cloned(),
         user: new.recipient.map(str::to_owned),
+    }
+}
+
+/// Rows per multi-row `INSERT` (and keys per look-up of earlier ones): 8 bound values a
+/// row, 8 000 a statement, well below SQLite's 32 766 and PostgreSQL's 65 535. The writer's
+/// batches (at most 512 messages) fit in one.
+pub const INSERT_ROWS: usize = 1000;
+
+/// A batch stored with one multi-row `INSERT … ON CONFLICT (client_offset) DO NOTHING
+/// RETURNING id, client_offset` per [`INSERT_ROWS`] messages, and the rows it returns
+/// matched back to the batch's messages; both engines use it.
+///
+/// Why: one statement per message was one round trip to the database (for SQLite, to its
+/// connection's worker thread) each, most of a batch's cost.
+///
+/// The result is the one storing the messages one by one, in order, would give: a message
+/// whose key was stored before, or earlier in the batch, is a duplicate of that one's id.
+/// - Only the first message of each key goes into the `INSERT`: a key repeated inside the
+///   batch never reaches the database, so which row "wins" never depends on how the engine
+///   orders a statement's rows.
+/// - `RETURNING` gives back only the rows inserted, in no promised order: keyed rows are
+///   matched by key; a first key that came back with no row was stored before this batch,
+///   and its id is read in the same transaction ([`Self::missing_keys`]).
+/// - Rows without a key are matched in id order. Both engines draw ids in the order of the
+///   `VALUES` rows (SQLite inserts them in order; PostgreSQL calls the sequence row by row,
+///   and one writer at a time holds the offset lock), and [`Self::results`] checks it: ids
+///   that do not rise through the batch are an error, and the batch is not committed,
+///   rather than broadcast out of order.
+#[derive(Debug)]
+pub struct InsertPlan<'m, 'a> {
+    /// The batch, in order.
+    messages: &'m [NewMessage<'a>],
+    /// The messages that go into the `INSERT`s: every one without a key, and the first of
+    /// each key.
+    rows: Vec<&'m NewMessage<'a>>,
+    /// The ids `RETURNING` gave for new keys, then those read for keys stored before.
+    ids: HashMap<String, i64>,
+    /// Which keys were inserted now (the rest were stored before).
+    new_keys: HashSet<String>,
+    /// The ids of the rows without a key.
+    unkeyed: Vec<i64>,
+}
+
+impl<'m, 'a> InsertPlan<'m, 'a> {
+    /// The plan for `messages`.
+    pub fn new(messages: &'m [NewMessage<'a>]) -> Self {
+        let mut keys = HashSet::with_capacity(messages.len());
+        let rows = messages.iter().filter(|m| m.client_offset.is_none_or(|key| keys.insert(key))).collect();
+        Self { messages, rows, ids: HashMap::new(), new_keys: HashSet::new(), unkeyed: Vec::new() }
+    }
+
+    /// The messages to insert, [`INSERT_ROWS`] per statement.
+    pub fn chunks(&self) -> std::slice::Chunks<'_, &'m NewMessage<'a>> {
+        self.rows.chunks(INSERT_ROWS)
+    }
+
+    /// Takes the `(id, client_offset)` rows an `INSERT` returned.
+    pub fn inserted(&mut self, rows: Vec<(i64, Option<String>)>) {
+        for (id, key) in rows {
+            match key {
+                Some(key) => {
+                    self.new_keys.insert(key.clone());
+                    self.ids.insert(key, id);
+                }
+                None => self.unkeyed.push(id),
+            }
+        }
+    }
+
+    /// The keys of the batch that no `INSERT` returned: stored before this batch. Their
+    /// ids are read (in the same transaction) and given to [`Self::stored_before`].
+    pub fn missing_keys(&self) -> Vec<&'a str> {
+        self.rows.iter().filter_map(|m| m.client_offset).filter(|key| !self.ids.contains_key(*key)).collect()
+    }
+
+    /// Takes the `(id, client_offset)` rows read for [`Self::missing_keys`].
+    pub fn stored_before(&mut self, rows: Vec<(i64, String)>) {
+        for (id, key) in rows {
+            self.ids.entry(key).or_insert(id);
+        }
+    }
+
+    /// One result per message, in the batch's order.
+    pub fn results(mut self, sent_at: i64) -> Result<Vec<Inserted>, StoreError> {
+        self.unkeyed.sort_unstable();
+        let mut unkeyed = self.unkeyed.into_iter();
+        let mut results = Vec::with_capacity(self.messages.len());
+        let mut last = i64::MIN;
+        for new in self.messages {
+            let result = match new.client_offset {
+                None => {
+                    let id = unkeyed.next().ok_or(StoreError::Mismatch("a row is missing"))?;
+                    Inserted::New(stored(new, id, sent_at))
+                }
+                Some(key) => {
+                    let id = *self.ids.get(key).ok_or(StoreError::Mismatch("a key is neither new nor stored"))?;
+                    // The first message of a new key is the one stored; the others repeat it.
+                    match self.new_keys.remove(key) {
+                        true => Inserted::New(stored(new, id, sent_at)),
+                        false => Inserted::Duplicate(id),
+                    }
+                }
+            };
+            if let Inserted::New(message) = &result {
+                if message.server_offset <= last {
+                    return Err(StoreError::Mismatch("ids do not follow the batch's order"));
+                }
+                last = message.server_offset;
+            }
+            results.push(result);
+        }
+        if unkeyed.next().is_some() {
+            return Err(StoreError::Mismatch("more rows than messages"));
+        }
+        Ok(results)
     }
 }
 

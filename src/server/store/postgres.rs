@@ -11,13 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::{COLUMNS, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, redacted, stored};
+use super::{COLUMNS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, redacted};
 use crate::protocol::{ChatMessage, Conversation, UserInfo};
 
 /// The advisory lock every writer of every node holds from drawing its ids to its commit
@@ -52,7 +52,8 @@ impl PostgresStore {
     }
 
     /// Stores messages in one transaction under the offset lock, each once per
-    /// `client_offset`; one result per message, in order.
+    /// `client_offset`; one result per message, in order: one multi-row `INSERT` per
+    /// [`INSERT_ROWS`](super::INSERT_ROWS) messages ([`InsertPlan`]).
     pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
         self.insert_many_paused(messages, async {}).await
     }
@@ -69,36 +70,42 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         // Before any id is drawn: ids are then drawn and committed one transaction at a time.
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(OFFSET_LOCK).execute(&mut *tx).await?;
-        let mut results = Vec::with_capacity(messages.len());
-        let mut last = None;
-        for new in messages {
-            let id: Option<i64> = sqlx::query_scalar(
+        let mut plan = InsertPlan::new(messages);
+        let mut inserted = Vec::with_capacity(messages.len());
+        for chunk in plan.chunks() {
+            let mut insert = QueryBuilder::<Postgres>::new(
                 "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, \
-                 recipient_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-            )
-            .bind(new.content)
-            .bind(new.client_offset)
-            .bind(sent_at)
-            .bind(new.room)
-            .bind(new.except)
-            .bind(new.author.map(|a| a.user_id.as_str()))
-            .bind(new.author.map(|a| a.nickname.as_str()))
-            .bind(new.recipient)
-            .fetch_optional(&mut *tx)
-            .await?;
-            results.push(match id {
-                Some(id) => {
-                    last = Some(id);
-                    Inserted::New(stored(new, id, sent_at))
-                }
-                None => Inserted::Duplicate(
-                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = $1")
-                        .bind(new.client_offset)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                ),
+                 recipient_id) ",
+            );
+            insert.push_values(chunk, |mut row, new| {
+                row.push_bind(new.content)
+                    .push_bind(new.client_offset)
+                    .push_bind(sent_at)
+                    .push_bind(new.room)
+                    .push_bind(new.except)
+                    .push_bind(new.author.map(|a| a.user_id.as_str()))
+                    .push_bind(new.author.map(|a| a.nickname.as_str()))
+                    .push_bind(new.recipient);
             });
+            insert.push(" ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset");
+            inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *tx).await?);
         }
+        plan.inserted(inserted);
+        let missing = plan.missing_keys();
+        if !missing.is_empty() {
+            let before: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, client_offset FROM messages WHERE client_offset = ANY($1)")
+                    .bind(missing)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            plan.stored_before(before);
+        }
+        // Before the commit: a batch that does not match is rolled back, not broadcast.
+        let results = plan.results(sent_at)?;
+        let last = results.iter().rev().find_map(|r| match r {
+            Inserted::New(message) => Some(message.server_offset),
+            Inserted::Duplicate(_) => None,
+        });
         if let Some(last) = last {
             // Delivered to the listeners when (and only if) the transaction commits.
             sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(last.to_string()).execute(&mut *tx).await?;

@@ -1,18 +1,25 @@
-//! The embedded store: SQLite through sqlx, one pool for the whole process, one writer.
+//! The embedded store: SQLite through sqlx, one pool for the whole process, and one
+//! connection of its own for the writer's batches.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::Mutex;
 
-use super::{COLUMNS, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, stored};
+use super::{COLUMNS, INSERT_ROWS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, now_millis};
 use crate::protocol::{ChatMessage, Conversation, UserInfo};
 
 /// The embedded store: one SQLite file, one pool for the whole process.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Every read, and the writes other than messages.
     pool: SqlitePool,
+    /// The writer's own connection for storing messages, on a file database (`None` in
+    /// memory, where the database is the pool's single connection, and once closed).
+    inserts: Arc<Mutex<Option<SqliteConnection>>>,
 }
 
 impl SqliteStore {
@@ -34,45 +41,30 @@ impl SqliteStore {
         }
         // An in-memory database lives in one connection; a file serves concurrent readers.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool =
-            SqlitePoolOptions::new().max_connections(if in_memory { 1 } else { 4 }).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let inserts = match in_memory {
+            true => None,
+            false => Some(options.connect().await?),
+        };
+        Ok(Self { pool, inserts: Arc::new(Mutex::new(inserts)) })
     }
 
     /// Stores messages in one transaction (one commit for the lot: the writer's group
     /// commit, and seeding), each once per `client_offset`; one result per message, in order.
+    ///
+    /// One multi-row `INSERT` per [`INSERT_ROWS`](super::INSERT_ROWS) messages
+    /// ([`InsertPlan`]). On a file database it runs on the store's own insert connection, so
+    /// a batch never waits behind replays and history pages for a pooled one.
     pub async fn insert_many(&self, messages: &[NewMessage<'_>]) -> Result<Vec<Inserted>, StoreError> {
-        let sent_at = now_millis();
-        let mut tx = self.pool.begin().await?;
-        let mut results = Vec::with_capacity(messages.len());
-        for new in messages {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, \
-                 recipient_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_offset) DO NOTHING RETURNING id",
-            )
-            .bind(new.content)
-            .bind(new.client_offset)
-            .bind(sent_at)
-            .bind(new.room)
-            .bind(new.except)
-            .bind(new.author.map(|a| a.user_id.as_str()))
-            .bind(new.author.map(|a| a.nickname.as_str()))
-            .bind(new.recipient)
-            .fetch_optional(&mut *tx)
-            .await?;
-            results.push(match id {
-                Some(id) => Inserted::New(stored(new, id, sent_at)),
-                None => Inserted::Duplicate(
-                    sqlx::query_scalar("SELECT id FROM messages WHERE client_offset = ?")
-                        .bind(new.client_offset)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                ),
-            });
+        let mut inserts = self.inserts.lock().await;
+        match inserts.as_mut() {
+            Some(connection) => insert_batch(connection, messages).await,
+            None => insert_batch(&mut *self.pool.acquire().await?, messages).await,
         }
-        tx.commit().await?;
-        Ok(results)
     }
 
     /// See [`MessageStore::after`](super::MessageStore::after).
@@ -253,6 +245,54 @@ impl SqliteStore {
 
     /// Waits for queries in flight, then closes every connection.
     pub async fn close(&self) {
+        // Waits for the batch in flight; a later one fails on the closed pool.
+        if let Some(connection) = self.inserts.lock().await.take() {
+            let _ = connection.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// [`SqliteStore::insert_many`] on one connection.
+async fn insert_batch(
+    connection: &mut SqliteConnection,
+    messages: &[NewMessage<'_>],
+) -> Result<Vec<Inserted>, StoreError> {
+    let sent_at = now_millis();
+    let mut plan = InsertPlan::new(messages);
+    let mut tx = connection.begin().await?;
+    let mut inserted = Vec::with_capacity(messages.len());
+    for chunk in plan.chunks() {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, recipient_id) ",
+        );
+        insert.push_values(chunk, |mut row, new| {
+            row.push_bind(new.content)
+                .push_bind(new.client_offset)
+                .push_bind(sent_at)
+                .push_bind(new.room)
+                .push_bind(new.except)
+                .push_bind(new.author.map(|a| a.user_id.as_str()))
+                .push_bind(new.author.map(|a| a.nickname.as_str()))
+                .push_bind(new.recipient);
+        });
+        insert.push(" ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset");
+        inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *tx).await?);
+    }
+    plan.inserted(inserted);
+    let mut before = Vec::new();
+    for keys in plan.missing_keys().chunks(INSERT_ROWS) {
+        let mut select = QueryBuilder::<Sqlite>::new("SELECT id, client_offset FROM messages WHERE client_offset IN (");
+        let mut list = select.separated(", ");
+        for key in keys {
+            list.push_bind(*key);
+        }
+        list.push_unseparated(")");
+        before.extend(select.build_query_as::<(i64, String)>().fetch_all(&mut *tx).await?);
+    }
+    plan.stored_before(before);
+    // Before the commit: a batch that does not match is rolled back, not broadcast.
+    let results = plan.results(sent_at)?;
+    tx.commit().await?;
+    Ok(results)
 }

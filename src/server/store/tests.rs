@@ -31,6 +31,7 @@ on_both_engines!(
     after_and_latest_are_in_offset_order,
     replays_only_what_a_member_of_the_rooms_may_see,
     a_batch_is_stored_in_order_once_per_client_offset,
+    batches_store_what_one_by_one_would,
     private_messages_reach_only_their_two_users,
     a_new_user_has_not_missed_the_past,
 );
@@ -100,6 +101,86 @@ async fn a_batch_is_stored_in_order_once_per_client_offset(store: MessageStore) 
     assert_eq!(results[2], Inserted::Duplicate(b.server_offset));
     let stored: Vec<_> = store.page(PageOf::Room("r"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(stored, ["a", "b"]);
+}
+
+/// Multi-row inserts ([`InsertPlan`]) give what storing each message alone would: keys
+/// repeated inside a batch and across batches, messages without a key between them, a batch
+/// larger than one `INSERT` (and one look-up of earlier keys), mixed sizes. Checked against
+/// a model: the first message of a key is new, every later one a duplicate of its offset;
+/// new offsets rise in sending order; the store then holds exactly the new ones.
+async fn batches_store_what_one_by_one_would(store: MessageStore) {
+    let big = 2 * INSERT_ROWS + 1;
+    let key = |i: usize| Some(format!("k{i}"));
+    let batches: Vec<Vec<(String, Option<String>)>> = vec![
+        // First: keys, a message without a key, a key twice.
+        vec![("a".into(), key(1)), ("b".into(), None), ("c".into(), key(2)), ("c again".into(), key(2))],
+        // Keys stored before, repeated inside, new ones, no key, in one mix.
+        vec![
+            ("a late".into(), key(1)),
+            ("d".into(), None),
+            ("e".into(), key(3)),
+            ("c late".into(), key(2)),
+            ("e again".into(), key(3)),
+            ("f".into(), None),
+            ("g".into(), key(4)),
+        ],
+        // Larger than two INSERTs: new keys; every 7th without a key; every 5th one of the
+        // keys k0 to k19 (k1 to k4 stored before, the others repeated inside the batch,
+        // across its INSERTs too).
+        (0..big)
+            .map(|i| match i {
+                _ if i % 7 == 0 => (format!("n{i}"), None),
+                _ if i % 5 == 0 => (format!("r{i}"), key(i % 100 / 5)),
+                _ => (format!("m{i}"), key(100 + i)),
+            })
+            .collect(),
+        // The large batch again: every key stored before (more than one look-up's worth).
+        (0..big).filter(|i| i % 7 != 0).map(|i| (format!("again {i}"), key(100 + i))).collect(),
+    ];
+    let mut model: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut stored_contents = Vec::new();
+    let mut last = 0;
+    for batch in &batches {
+        let messages: Vec<NewMessage<'_>> = batch
+            .iter()
+            .map(|(content, key)| NewMessage { content, client_offset: key.as_deref(), ..NewMessage::default() })
+            .collect();
+        let results = store.insert_many(&messages).await.unwrap();
+        assert_eq!(results.len(), messages.len());
+        for ((content, key), result) in batch.iter().zip(results) {
+            match (key.as_ref().and_then(|k| model.get(k)), result) {
+                (Some(&first), Inserted::Duplicate(offset)) => {
+                    assert_eq!(offset, first, "{content}: the first's offset")
+                }
+                (None, Inserted::New(message)) => {
+                    assert!(message.server_offset > last, "{content}: offsets rise in sending order");
+                    assert_eq!((&message.content, &message.client_offset), (content, key));
+                    last = message.server_offset;
+                    if let Some(key) = key {
+                        model.insert(key.clone(), last);
+                    }
+                    stored_contents.push(content.clone());
+                }
+                (expected, result) => panic!("{content} ({key:?}): expected {expected:?}, got {result:?}"),
+            }
+        }
+    }
+    let all = store.all_after(0, u32::MAX).await.unwrap();
+    assert_eq!(all.iter().map(|m| &m.content).collect::<Vec<_>>(), stored_contents.iter().collect::<Vec<_>>());
+    assert_eq!(store.latest_offset().await.unwrap(), last);
+}
+
+/// A file database stores batches on a connection of its own: the same checks there, and
+/// a store closed while idle refuses a batch rather than hanging.
+#[tokio::test]
+async fn sqlite_file_batches_on_their_own_connection() {
+    let dir = std::env::temp_dir().join(format!("socket-chat-batches-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = MessageStore::open(&format!("sqlite://{}/chat.db", dir.display())).await.unwrap();
+    batches_store_what_one_by_one_would(store.clone()).await;
+    store.close().await;
+    assert!(store.insert(NewMessage { content: "late", ..NewMessage::default() }).await.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
