@@ -17,7 +17,10 @@ use crate::{
 };
 use futures::future::{join, join_all};
 use std::{any::TypeId, fmt::Debug};
-#[cfg(any(feature = "ssr", feature = "hydrate"))]
+#[cfg(any(
+    feature = "ssr",
+    all(feature = "hydrate", not(feature = "any_view_sync_hydration"))
+))]
 use std::{future::Future, pin::Pin};
 
 /// A type-erased view. This can be used if control flow requires that multiple different types of
@@ -70,7 +73,10 @@ pub struct AnyView {
     #[cfg(feature = "hydrate")]
     #[allow(clippy::type_complexity)]
     hydrate_from_server: fn(Erased, &Cursor, &PositionState) -> AnyViewState,
-    #[cfg(feature = "hydrate")]
+    // Without `any_view_sync_hydration`, every type erased into an `AnyView` also compiles
+    // its whole async hydration (`hydrate_async`), through this pointer, whether or not the
+    // app ever hydrates asynchronously (`hydrate_lazy`); see that feature in Cargo.toml.
+    #[cfg(all(feature = "hydrate", not(feature = "any_view_sync_hydration")))]
     #[allow(clippy::type_complexity)]
     hydrate_async: fn(
         Erased,
@@ -313,7 +319,10 @@ where
             }
         }
 
-        #[cfg(feature = "hydrate")]
+        #[cfg(all(
+            feature = "hydrate",
+            not(feature = "any_view_sync_hydration")
+        ))]
         fn hydrate_async<T: RenderHtml + 'static>(
             value: Erased,
             cursor: &Cursor,
@@ -369,7 +378,10 @@ where
             to_html_async_ooo: to_html_async_ooo::<T::Owned>,
             #[cfg(feature = "hydrate")]
             hydrate_from_server: hydrate_from_server::<T::Owned>,
-            #[cfg(feature = "hydrate")]
+            #[cfg(all(
+                feature = "hydrate",
+                not(feature = "any_view_sync_hydration")
+            ))]
             hydrate_async: hydrate_async::<T::Owned>,
             value: Erased::new(value),
         }
@@ -602,10 +614,22 @@ impl RenderHtml for AnyView {
         cursor: &Cursor,
         position: &PositionState,
     ) -> Self::State {
-        #[cfg(feature = "hydrate")]
+        #[cfg(all(
+            feature = "hydrate",
+            not(feature = "any_view_sync_hydration")
+        ))]
         {
             let state =
                 (self.hydrate_async)(self.value, cursor, position).await;
+            super::close_branch_marker(position);
+            state
+        }
+        // The erased view hydrates synchronously, as under `hydrate_body`: whatever was
+        // awaited before it (a lazy route's code, loaded while the route was chosen) is
+        // already there; only async work *inside* it is no longer awaited here.
+        #[cfg(all(feature = "hydrate", feature = "any_view_sync_hydration"))]
+        {
+            let state = (self.hydrate_from_server)(self.value, cursor, position);
             super::close_branch_marker(position);
             state
         }
