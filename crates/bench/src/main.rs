@@ -58,7 +58,8 @@ struct Options {
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
     servers: Vec<String>,
     /// Only these measures (fanout, moderate, rival, idle, storage, catchup; and `slow`, only
-    /// when named: 1 000 sockets that never read while others chat, RSS every 5 s). `rival`
+    /// when named: 1 000 sockets that never read while others chat, RSS every 5 s; and `soak`,
+    /// only when named: `--soak-clients` chatting for `--soak-minutes`, a verdict). `rival`
     /// runs ours at the official server's best fan-out rate (it needs both servers' fan-out).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("moderate"), String::from("rival"), String::from("idle"), String::from("storage"), String::from("catchup")])]
     scenarios: Vec<String>,
