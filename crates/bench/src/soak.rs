@@ -505,7 +505,11 @@ async fn client(
                 None => {}
             }
         }
-        let sending = next_send.filter(|_| !stopping && wanted.is_none());
+        // As a page does, nothing is sent to a room before its join is acknowledged (the
+        // server handles a socket's events concurrently: a message right behind the join
+        // could be refused `not_a_member`).
+        let joining = c.pending.iter().any(|p| !p.chat);
+        let sending = next_send.filter(|_| !stopping && wanted.is_none() && !joining);
         let expiry = c.pending.front().map(|p| p.at + ACK_TIMEOUT);
         let wake = match (sending, expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
