@@ -22,6 +22,7 @@ mod raw;
 mod report;
 mod scenarios;
 mod servers;
+mod soak;
 mod wire;
 
 use std::path::PathBuf;
@@ -61,13 +62,30 @@ struct Options {
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
     servers: Vec<String>,
     /// Only these measures (fanout, moderate, rival, idle, storage, catchup; and `slow`, only
-    /// when named: 1 000 sockets that never read while others chat, RSS every 5 s). `rival`
+    /// when named: 1 000 sockets that never read while others chat, RSS every 5 s; and `soak`,
+    /// only when named: `--soak-clients` chatting for `--soak-minutes`, a verdict). `rival`
     /// runs ours at the official server's best fan-out rate (it needs both servers' fan-out).
     #[arg(long, value_delimiter = ',', default_values_t = [String::from("fanout"), String::from("moderate"), String::from("rival"), String::from("idle"), String::from("storage"), String::from("catchup")])]
     scenarios: Vec<String>,
     /// Seconds the `slow` measure chats for.
     #[arg(long, default_value_t = 60)]
     slow_seconds: u64,
+    /// Clients of the `soak` (only when named: clients chatting for minutes, the server's RSS
+    /// and open descriptors every minute, a verdict; `crates/bench/src/soak.rs`).
+    #[arg(long, default_value_t = 5000)]
+    soak_clients: usize,
+    /// Minutes the soak chats for.
+    #[arg(long, default_value_t = 10)]
+    soak_minutes: u64,
+    /// Rooms the soak's clients are spread over.
+    #[arg(long, default_value_t = 20)]
+    soak_rooms: usize,
+    /// Messages a second of the soak, all clients together.
+    #[arg(long, default_value_t = 200.0)]
+    soak_rate: f64,
+    /// Churn events a second of the soak (reconnects and room moves, in turn).
+    #[arg(long, default_value_t = 1.0)]
+    soak_churn: f64,
     /// Run our server under this command, for profiling (e.g. `heaptrack`, or
     /// `valgrind --tool=massif`); its memory and CPU figures then describe the wrapper too.
     #[arg(long, value_delimiter = ' ', allow_hyphen_values = true)]
@@ -115,6 +133,14 @@ async fn main() -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&scratch) {
         eprintln!("cannot create {}: {e}", scratch.display());
         return ExitCode::FAILURE;
+    }
+    if options.scenarios.iter().any(|s| s == "soak") {
+        let passed = run_soak(&options, &scratch).await;
+        // The soak alone: no table, and the last run's results stay as they are.
+        if options.scenarios.iter().all(|s| s == "soak") {
+            let _ = std::fs::remove_dir_all(&scratch);
+            return if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
     }
     let mut report = Report {
         at: chrono_like_now(),
@@ -247,6 +273,35 @@ async fn at_rival_rate(report: &mut Report, options: &Options, scratch: &std::pa
                 Err(e) => eprintln!("   at {rate:.0} msg/s, {receivers} receivers: {e}"),
             }
             server.stop().await;
+        }
+    }
+}
+
+/// The soak (`soak.rs`) against our server with the soak's flags; whether it passed.
+async fn run_soak(options: &Options, scratch: &std::path::Path) -> bool {
+    let plan = soak::Plan {
+        clients: options.soak_clients,
+        minutes: options.soak_minutes,
+        rooms: options.soak_rooms,
+        rate: options.soak_rate,
+        churn: options.soak_churn,
+    };
+    let flags = soak::server_flags(&plan);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = match Server::start_flags(Kind::Ours, &options.root, scratch, &options.wrap, &flags).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("soak: {e}");
+            return false;
+        }
+    };
+    let verdict = soak::run(&server, plan).await;
+    server.stop().await;
+    match verdict {
+        Ok(verdict) => verdict.pass,
+        Err(e) => {
+            println!("FAIL: {e}");
+            false
         }
     }
 }

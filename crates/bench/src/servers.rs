@@ -42,7 +42,9 @@ pub struct Server {
 }
 
 /// Flags that lift socket-chat's per-client limits (README, "Limits and security") for the
-/// benchmark.
+/// benchmark. The load comes from one address, one sender at thousands of messages a second,
+/// and the official server has no such limits: the limits a public server needs are off, so
+/// both servers are measured doing the same work.
 const UNLIMITED: [&str; 8] = [
     "--max-connections-per-ip",
     "0",
@@ -67,6 +69,12 @@ impl Server {
 
     /// [`Server::start`], with `extra` flags for ours instead of [`QUEUE`].
     pub async fn start_with(kind: Kind, root: &Path, dir: &Path, wrap: &[String], extra: &[&str]) -> Result<Self> {
+        Self::start_flags(kind, root, dir, wrap, &[&UNLIMITED[..], extra].concat()).await
+    }
+
+    /// [`Server::start`], with exactly `flags` for ours: the limits they do not name keep
+    /// their public defaults (the soak's case).
+    pub async fn start_flags(kind: Kind, root: &Path, dir: &Path, wrap: &[String], flags: &[&str]) -> Result<Self> {
         let db = dir.join(format!("{}.db", kind.name().replace([' ', ',', '+'], "-")));
         let _ = std::fs::remove_file(&db);
         let mut command = match kind {
@@ -82,11 +90,7 @@ impl Server {
                 };
                 c.args(["--addr", "127.0.0.1:0", "--database-url"])
                     .arg(format!("sqlite://{}", db.display()))
-                    // The load comes from one address, one sender at thousands of messages a
-                    // second, and the official server has no such limits: the limits a public
-                    // server needs are off, so both servers are measured doing the same work.
-                    .args(UNLIMITED)
-                    .args(extra)
+                    .args(flags)
                     .env("LEPTOS_SITE_ROOT", root.join("target/site"))
                     .env("RUST_LOG", "info,socketioxide=error,engineioxide=error");
                 c
