@@ -94,7 +94,7 @@ pub async fn on_connect<A: Adapter>(
         let _ = live.send(true);
     }
     if !restored.is_empty() {
-        rooms::announce(&io).await;
+        state.announcer.announce(&io).await;
     }
     presence::connected(&io, &socket, &state).await;
 }

@@ -65,3 +65,28 @@ fn sending_to_a_room_one_is_not_in_or_naming_a_bad_room_is_refused() {
         assert_eq!(not_a_string.unwrap_err().code, AckErrorCode::InvalidArguments);
     });
 }
+
+/// Many joins at once: everyone hears the final counts, in far fewer room lists than joins
+/// (one list to every socket per join would cost n² messages for n sockets).
+#[test]
+fn room_lists_are_sent_at_most_every_interval_and_end_with_the_latest_counts() {
+    run(|| async {
+        let server = TestServer::start().await;
+        let observer = Client::connect(&server, None).await;
+        const JOINERS: usize = 30;
+        let mut joiners = Vec::new();
+        for _ in 0..JOINERS {
+            joiners.push(Client::connect(&server, None).await);
+        }
+        let since = observer.count(events::ROOMS_UPDATED);
+        let joins = joiners.iter().map(|c| c.request::<_, JoinedRoom>(events::ROOM_JOIN, &"rust"));
+        for joined in futures_util::future::join_all(joins).await {
+            joined.expect("joined");
+        }
+        let all_in = |(rooms,): &(Vec<RoomInfo>,)| rooms == &[RoomInfo { name: "rust".into(), members: JOINERS }];
+        observer.event_since(since, events::ROOMS_UPDATED, all_in).await;
+        settle().await;
+        let lists = observer.count(events::ROOMS_UPDATED) - since;
+        assert!(lists <= JOINERS / 3, "{lists} room lists for {JOINERS} joins");
+    });
+}

@@ -93,7 +93,7 @@ async fn rooms_command(
     info!(%nsp, %room, filter = filter.as_deref().unwrap_or("*"), sockets = selected.len(), "admin {command}");
     if nsp == "/" && !selected.is_empty() {
         // The chat's member counts changed: its pages are told, as on any join or leave.
-        rooms::announce(io).await;
+        rooms::announce_now(io).await;
     }
     Ok(selected.len())
 }
