@@ -81,6 +81,33 @@ pub struct NewMessage<'a> {
     pub recipient: Option<&'a str>,
 }
 
+/// One chunk's `INSERT … VALUES … ON CONFLICT (client_offset) DO NOTHING RETURNING id,
+/// client_offset`: the same statement on both engines (both have `RETURNING`).
+pub(super) fn insert_rows<'q, DB>(chunk: &[&'q NewMessage<'q>], sent_at: i64) -> sqlx::QueryBuilder<'q, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'q>: Default,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, recipient_id) ",
+    );
+    insert.push_values(chunk, |mut row, new| {
+        row.push_bind(new.content)
+            .push_bind(new.client_offset)
+            .push_bind(sent_at)
+            .push_bind(new.room)
+            .push_bind(new.except)
+            .push_bind(new.author.map(|a| a.user_id.as_str()))
+            .push_bind(new.author.map(|a| a.nickname.as_str()))
+            .push_bind(new.recipient);
+    });
+    insert.push(" ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset");
+    insert
+}
+
 /// Which messages a page of history is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageOf<'a> {
@@ -238,7 +265,12 @@ impl MessageStore {
         for (conversation, peer) in conversations {
             let last_read = marks.get(&conversation_key(&conversation)).copied().unwrap_or(joined_offset);
             let count = dispatch!(self, s => s.count_unread(user_id, &conversation, last_read).await)?;
-            counts.push(UnreadCount { conversation, count: count.clamp(0, i64::from(u32::MAX)) as u32, last_read, peer });
+            counts.push(UnreadCount {
+                conversation,
+                count: count.clamp(0, i64::from(u32::MAX)) as u32,
+                last_read,
+                peer,
+            });
         }
         Ok(counts)
     }

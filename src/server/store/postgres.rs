@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::{COLUMNS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, now_millis, redacted};
+use super::{COLUMNS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, insert_rows, now_millis, redacted};
 use crate::protocol::{ChatMessage, Conversation, UserInfo};
 
 /// The advisory lock every writer of every node holds from drawing its ids to its commit
@@ -73,21 +73,7 @@ impl PostgresStore {
         let mut plan = InsertPlan::new(messages);
         let mut inserted = Vec::with_capacity(messages.len());
         for chunk in plan.chunks() {
-            let mut insert = QueryBuilder::<Postgres>::new(
-                "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, \
-                 recipient_id) ",
-            );
-            insert.push_values(chunk, |mut row, new| {
-                row.push_bind(new.content)
-                    .push_bind(new.client_offset)
-                    .push_bind(sent_at)
-                    .push_bind(new.room)
-                    .push_bind(new.except)
-                    .push_bind(new.author.map(|a| a.user_id.as_str()))
-                    .push_bind(new.author.map(|a| a.nickname.as_str()))
-                    .push_bind(new.recipient);
-            });
-            insert.push(" ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset");
+            let mut insert = insert_rows::<Postgres>(chunk, sent_at);
             inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *tx).await?);
         }
         plan.inserted(inserted);
@@ -157,7 +143,9 @@ impl PostgresStore {
         let filter = match of {
             PageOf::Everyone => "room IS NULL AND recipient_id IS NULL",
             PageOf::Room(_) => "room = $3",
-            PageOf::Private { .. } => "((recipient_id = $3 AND author_id = $4) OR (recipient_id = $4 AND author_id = $3))",
+            PageOf::Private { .. } => {
+                "((recipient_id = $3 AND author_id = $4) OR (recipient_id = $4 AND author_id = $3))"
+            }
         };
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE {filter} AND id < $1 ORDER BY id DESC LIMIT $2");
         let mut query = sqlx::query_as(&sql).bind(before.unwrap_or(i64::MAX)).bind(i64::from(limit));
@@ -173,10 +161,11 @@ impl PostgresStore {
 
     /// See [`MessageStore::user_by_session`](super::MessageStore::user_by_session).
     pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = $1")
-            .bind(session_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = $1")
+                .bind(session_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
     }
 
@@ -259,7 +248,12 @@ impl PostgresStore {
     }
 
     /// Messages from others after `last_read` in `conversation`, for `user_id`.
-    pub async fn count_unread(&self, user_id: &str, conversation: &Conversation, last_read: i64) -> Result<i64, StoreError> {
+    pub async fn count_unread(
+        &self,
+        user_id: &str,
+        conversation: &Conversation,
+        last_read: i64,
+    ) -> Result<i64, StoreError> {
         let filter = match conversation {
             Conversation::Everyone => "room IS NULL AND recipient_id IS NULL",
             Conversation::Room(_) => "room = $3",

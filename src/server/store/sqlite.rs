@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
-use super::{COLUMNS, INSERT_ROWS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, now_millis};
+use super::{COLUMNS, INSERT_ROWS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, insert_rows, now_millis};
 use crate::protocol::{ChatMessage, Conversation, UserInfo};
 
 /// The embedded store: one SQLite file, one pool for the whole process.
@@ -111,7 +111,9 @@ impl SqliteStore {
         let filter = match of {
             PageOf::Everyone => "room IS NULL AND recipient_id IS NULL",
             PageOf::Room(_) => "room = ?3",
-            PageOf::Private { .. } => "((recipient_id = ?3 AND author_id = ?4) OR (recipient_id = ?4 AND author_id = ?3))",
+            PageOf::Private { .. } => {
+                "((recipient_id = ?3 AND author_id = ?4) OR (recipient_id = ?4 AND author_id = ?3))"
+            }
         };
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE {filter} AND id < ?1 ORDER BY id DESC LIMIT ?2");
         let mut query = sqlx::query_as(&sql).bind(before.unwrap_or(i64::MAX)).bind(limit);
@@ -127,10 +129,11 @@ impl SqliteStore {
 
     /// See [`MessageStore::user_by_session`](super::MessageStore::user_by_session).
     pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = ?")
-            .bind(session_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = ?")
+                .bind(session_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
     }
 
@@ -193,10 +196,11 @@ impl SqliteStore {
 
     /// The latest offset when `user_id` arrived (0 for an unknown user).
     pub async fn joined_offset(&self, user_id: &str) -> Result<i64, StoreError> {
-        let (offset,): (i64,) = sqlx::query_as("SELECT COALESCE((SELECT joined_offset FROM users WHERE user_id = ?), 0)")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (offset,): (i64,) =
+            sqlx::query_as("SELECT COALESCE((SELECT joined_offset FROM users WHERE user_id = ?), 0)")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(offset)
     }
 
@@ -214,13 +218,20 @@ impl SqliteStore {
     }
 
     /// Messages from others after `last_read` in `conversation`, for `user_id`.
-    pub async fn count_unread(&self, user_id: &str, conversation: &Conversation, last_read: i64) -> Result<i64, StoreError> {
+    pub async fn count_unread(
+        &self,
+        user_id: &str,
+        conversation: &Conversation,
+        last_read: i64,
+    ) -> Result<i64, StoreError> {
         let filter = match conversation {
             Conversation::Everyone => "room IS NULL AND recipient_id IS NULL",
             Conversation::Room(_) => "room = ?3",
             Conversation::User(_) => "recipient_id = ?2 AND author_id = ?3",
         };
-        let sql = format!("SELECT COUNT(*) FROM messages WHERE {filter} AND id > ?1 AND (author_id IS NULL OR author_id <> ?2)");
+        let sql = format!(
+            "SELECT COUNT(*) FROM messages WHERE {filter} AND id > ?1 AND (author_id IS NULL OR author_id <> ?2)"
+        );
         let mut query = sqlx::query_as(&sql).bind(last_read).bind(user_id);
         match conversation {
             Conversation::Everyone => {}
@@ -263,20 +274,7 @@ async fn insert_batch(
     let mut tx = connection.begin().await?;
     let mut inserted = Vec::with_capacity(messages.len());
     for chunk in plan.chunks() {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (content, client_offset, sent_at, room, except_room, author_id, author_name, recipient_id) ",
-        );
-        insert.push_values(chunk, |mut row, new| {
-            row.push_bind(new.content)
-                .push_bind(new.client_offset)
-                .push_bind(sent_at)
-                .push_bind(new.room)
-                .push_bind(new.except)
-                .push_bind(new.author.map(|a| a.user_id.as_str()))
-                .push_bind(new.author.map(|a| a.nickname.as_str()))
-                .push_bind(new.recipient);
-        });
-        insert.push(" ON CONFLICT (client_offset) DO NOTHING RETURNING id, client_offset");
+        let mut insert = insert_rows::<Sqlite>(chunk, sent_at);
         inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *tx).await?);
     }
     plan.inserted(inserted);

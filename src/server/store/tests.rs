@@ -57,9 +57,11 @@ async fn after_and_latest_are_in_offset_order(store: MessageStore) {
     assert_eq!(texts(store.after(2, i64::MAX, &[], None, 10).await.unwrap()), ["m2", "m3", "m4"]);
     assert_eq!(texts(store.after(2, 4, &[], None, 10).await.unwrap()), ["m2", "m3"], "up to `until` only");
     assert_eq!(texts(store.all_after(3, 10).await.unwrap()), ["m3", "m4"]);
-    let latest: Vec<_> = store.page(PageOf::Everyone, None, 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
+    let latest: Vec<_> =
+        store.page(PageOf::Everyone, None, 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
     assert_eq!(latest, [4, 5]);
-    let older: Vec<_> = store.page(PageOf::Everyone, Some(4), 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
+    let older: Vec<_> =
+        store.page(PageOf::Everyone, Some(4), 2).await.unwrap().into_iter().map(|m| m.server_offset).collect();
     assert_eq!(older, [2, 3]);
     assert!(store.page(PageOf::Everyone, Some(1), 2).await.unwrap().is_empty());
     assert_eq!(store.latest_offset().await.unwrap(), 5);
@@ -85,9 +87,11 @@ async fn replays_only_what_a_member_of_the_rooms_may_see(store: MessageStore) {
     assert_eq!(seen(&[]).await, ["all", "all but rust"]);
     assert_eq!(seen(&["rust"]).await, ["all", "to rust"]);
     assert_eq!(seen(&["go", "rust"]).await, ["all", "to rust", "to go"]);
-    let rust: Vec<_> = store.page(PageOf::Room("rust"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+    let rust: Vec<_> =
+        store.page(PageOf::Room("rust"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(rust, ["to rust"]);
-    let everyone: Vec<_> = store.page(PageOf::Everyone, None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+    let everyone: Vec<_> =
+        store.page(PageOf::Everyone, None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(everyone, ["all", "all but rust"]);
 }
 
@@ -99,7 +103,8 @@ async fn a_batch_is_stored_in_order_once_per_client_offset(store: MessageStore) 
     let results = store.insert_many(&batch).await.unwrap();
     let Inserted::New(b) = &results[1] else { panic!("b is new") };
     assert_eq!(results[2], Inserted::Duplicate(b.server_offset));
-    let stored: Vec<_> = store.page(PageOf::Room("r"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
+    let stored: Vec<_> =
+        store.page(PageOf::Room("r"), None, 10).await.unwrap().into_iter().map(|m| m.content).collect();
     assert_eq!(stored, ["a", "b"]);
 }
 
