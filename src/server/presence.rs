@@ -171,10 +171,11 @@ pub async fn show<A: Adapter>(io: &SocketIo<A>, registry: &Registry) {
 
 /// Tells everyone who is online now: this node's sockets, and the other nodes.
 pub async fn changed<A: Adapter>(io: &SocketIo<A>, state: &AppState) {
+    // This node's sockets first: a publish waits up to 2 s while Redis is away.
+    show(io, &state.presence).await;
     if let Some(nodes) = &state.presence.nodes {
         nodes.publish(state.presence.local_users()).await;
     }
-    show(io, &state.presence).await;
 }
 
 /// A socket has gone live: a user's socket is announced to everyone; any socket learns who
