@@ -36,7 +36,7 @@ pub fn router<A: Adapter + DefinedAdapter>(
     options: LeptosOptions,
     state: AppState,
     builder: SocketIoBuilder<A>,
-    admin: Option<Admin>,
+    admin: Option<Admin<A>>,
     health: Health,
 ) -> (Router, SocketIo<A>, Vec<A::InitRes>) {
     let config = &state.config;
@@ -64,7 +64,7 @@ pub fn router<A: Adapter + DefinedAdapter>(
         )
         .with_state(limits)
         .with_state(state.clone())
-        .with_state(hooks::Hooks(admin.clone()));
+        .with_state(hooks::Hooks::<A>(admin.clone()));
     if let Some(admin) = &admin {
         builder = builder.with_state(admin.clone());
     }

@@ -58,7 +58,7 @@ use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide_redis::CustomRedisAdapter;
 use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use config::{ChatConfig, Cli, Config};
 use store::MessageStore;
@@ -170,7 +170,7 @@ pub async fn serve(
         let (router, io, _started) =
             app::router(config.leptos.clone(), state, SocketIo::builder(), admin.clone(), health.clone());
         if let Some(admin) = &admin {
-            admin.install(&io);
+            admin.install(&io, false);
         }
         return run_node(listener, router, io, writer_task, store, health, shutdown).await;
     };
@@ -182,13 +182,14 @@ pub async fn serve(
     let nodes = presence_nodes::Nodes::new(redis.driver.clone(), &prefix);
     state.presence = state.presence.with_nodes(nodes.clone());
     let registry = state.presence.clone();
-    if config.chat.admin_user().is_some() {
-        // The Admin UI's namespace watches the sockets of one process (src/server/admin).
-        warn!("the Admin UI is not served with REDIS_URL: it would show one node's sockets only");
-    }
     let health = cluster::Health::new(store.clone(), Some(redis.client.clone()));
     let builder = SocketIo::builder().with_adapter::<CustomRedisAdapter<_, cluster::ClusterDriver>>(redis.adapter);
-    let (router, io, started) = app::router(config.leptos.clone(), state, builder, None, health.clone());
+    // Each node runs its own `/admin` namespace; its admins see every node (src/server/admin).
+    let admin = admin::Admin::from_config(&config.chat);
+    let (router, io, mut started) = app::router(config.leptos.clone(), state, builder, admin.clone(), health.clone());
+    if let Some(admin) = &admin {
+        started.extend(admin.install(&io, true));
+    }
     for namespace in started {
         namespace.await.map_err(|e| ServeError::Adapter(e.to_string()))?;
     }

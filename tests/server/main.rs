@@ -3,6 +3,7 @@
 //! the peer. The official JavaScript client and Chromium test the same server from
 //! `end2end/`; these tests reach what those cannot pin down, such as the writer's ordering.
 
+mod admin;
 mod chat;
 mod cluster;
 mod conformance;

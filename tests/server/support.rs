@@ -222,6 +222,11 @@ impl Client {
         if let Some(auth) = auth {
             options = options.with_auth(auth).expect("auth is JSON");
         }
+        Self::connect_with(options).await
+    }
+
+    /// Connects with `options` (another namespace, say) and waits until the server accepted it.
+    pub async fn connect_with(options: SocketOptions) -> Self {
         let socket = Socket::new(options, Native::default());
         let received = Rc::new(RefCell::new(Vec::new()));
         let into = received.clone();

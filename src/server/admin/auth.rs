@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State, TryData};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
@@ -59,10 +60,10 @@ pub struct InvalidCredentials;
 
 /// The `/admin` middleware: lets the socket connect with a known session or the right
 /// user and password; refuses everything else with `invalid credentials`.
-pub async fn login(
-    socket: SocketRef,
+pub async fn login<A: Adapter>(
+    socket: SocketRef<A>,
     TryData(auth): TryData<AdminAuth>,
-    State(admin): State<Admin>,
+    State(admin): State<Admin<A>>,
 ) -> Result<(), InvalidCredentials> {
     let auth = auth.unwrap_or_default();
     if let Some(id) = &auth.session_id

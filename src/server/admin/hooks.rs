@@ -36,7 +36,8 @@ use super::snapshot::Issued;
 use crate::protocol::admin::AggregatedKind;
 use crate::protocol::events::admin as events;
 
-/// Admin sockets watching, across every server of the process: the hooks' fast exit.
+/// Admin sockets watching, across every server of the process (and 1 for each server whose
+/// admins on other nodes watch): the hooks' fast exit.
 static WATCHING: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether any admin is watching.
@@ -54,16 +55,26 @@ pub(super) fn count_watcher(started: bool) {
 }
 
 /// The admin, in the Socket.IO server's state (absent when no admin user is configured).
-#[derive(Clone)]
-pub struct Hooks(pub Option<Admin>);
+pub struct Hooks<A: Adapter>(pub Option<Admin<A>>);
+
+impl<A: Adapter> Clone for Hooks<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 /// On a socket: the admin that watches it.
-#[derive(Clone)]
-struct Watched(Admin);
+struct Watched<A: Adapter>(Admin<A>);
+
+impl<A: Adapter> Clone for Watched<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 /// A connect middleware for every namespace but `/admin`: the socket learns its admin and
 /// when it was created.
-pub async fn attach<A: Adapter>(socket: SocketRef<A>, State(Hooks(admin)): State<Hooks>) -> Result<(), Infallible> {
+pub async fn attach<A: Adapter>(socket: SocketRef<A>, State(Hooks(admin)): State<Hooks<A>>) -> Result<(), Infallible> {
     if let Some(admin) = admin {
         socket.extensions.insert(Issued(SystemTime::now()));
         socket.extensions.insert(Watched(admin));
@@ -71,11 +82,12 @@ pub async fn attach<A: Adapter>(socket: SocketRef<A>, State(Hooks(admin)): State
     Ok(())
 }
 
-fn admin_of<A: Adapter>(socket: &Socket<A>) -> Option<Admin> {
+fn admin_of<A: Adapter>(socket: &Socket<A>) -> Option<Admin<A>> {
     if !watching() {
         return None;
     }
-    socket.extensions.get::<Watched>().map(|Watched(admin)| admin)
+    // The process may run several servers (the tests do): this one's admins must watch.
+    socket.extensions.get::<Watched<A>>().map(|Watched(admin)| admin).filter(Admin::watched)
 }
 
 /// A message handler that tells the admins about each event before handling it.
@@ -102,7 +114,7 @@ where
 }
 
 /// `event_received` and the incoming counts.
-fn received<A: Adapter>(admin: &Admin, socket: &Socket<A>, value: &Value) {
+fn received<A: Adapter>(admin: &Admin<A>, socket: &Socket<A>, value: &Value) {
     admin.events().push(AggregatedKind::PacketsIn, None, 1);
     admin.events().push(AggregatedKind::BytesIn, None, packet_size(value) as u64);
     if admin.development()
@@ -140,7 +152,7 @@ pub async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, reason: DisconnectR
 
 fn disconnected<A: Adapter>(socket: &Socket<A>, reason: DisconnectReason) {
     // Told even with no admin watching: the watch forgets the socket either way.
-    if let Some(Watched(admin)) = socket.extensions.get::<Watched>() {
+    if let Some(Watched(admin)) = socket.extensions.get::<Watched<A>>() {
         admin.watch().disconnected(&admin, socket.ns(), &socket.id.to_string(), reason_text(reason));
     }
 }
@@ -173,14 +185,17 @@ pub fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: &BroadcastOperators<A>, 
         return;
     }
     let recipients = to.clone().sockets();
-    let Some(Watched(admin)) = recipients.first().and_then(|s| s.extensions.get::<Watched>()) else { return };
+    let Some(Watched(admin)) = recipients.first().and_then(|s| s.extensions.get::<Watched<A>>()) else { return };
+    if !admin.watched() {
+        return;
+    }
     let Some((arguments, size)) = Arguments::of_emit(event, data) else { return };
     for socket in &recipients {
         tell_sent(&admin, socket, &arguments, size);
     }
 }
 
-fn tell_sent<A: Adapter>(admin: &Admin, socket: &Socket<A>, arguments: &Arguments, size: usize) {
+fn tell_sent<A: Adapter>(admin: &Admin<A>, socket: &Socket<A>, arguments: &Arguments, size: usize) {
     admin.events().push(AggregatedKind::PacketsOut, None, 1);
     admin.events().push(AggregatedKind::BytesOut, None, size as u64);
     if admin.development() {

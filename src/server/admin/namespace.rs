@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::DisconnectReason;
 use tracing::{debug, info};
@@ -11,18 +12,14 @@ use super::auth::NewSession;
 use super::{Admin, hooks, stats};
 use crate::protocol::events::admin as events;
 
-/// On an admin socket once it has been sent `all_sockets`: from then on it is told everything.
-#[derive(Clone)]
-pub struct Ready;
-
 /// On an admin socket counted among the watchers (until it disconnects).
 #[derive(Clone)]
 struct Watching;
 
 /// The connect handler of `/admin` (after [`super::auth::login`] and
 /// [`super::commands::register`]).
-pub async fn on_connect(socket: SocketRef, State(admin): State<Admin>) {
-    socket.on_disconnect(on_disconnect);
+pub async fn on_connect<A: Adapter>(socket: SocketRef<A>, State(admin): State<Admin<A>>) {
+    socket.on_disconnect(on_disconnect::<A>);
     // Counted first, so the watch keeps looking from the look below on.
     socket.extensions.insert(Watching);
     admin.0.ready.fetch_add(1, Ordering::Relaxed);
@@ -37,14 +34,14 @@ pub async fn on_connect(socket: SocketRef, State(admin): State<Admin>) {
     if admin.development() {
         send(&socket, events::ALL_SOCKETS, &(sockets,));
     }
-    socket.extensions.insert(Ready);
+    // Into the room of the watching admins, after what was told before this look.
+    admin.start_watching(socket.clone());
     // The package waits for the next 2-second tick; this admin sees the servers at once.
     send(&socket, events::SERVER_STATS, &stats::stats(&admin, Vec::new()));
     info!(sid = %socket.id, "admin watching");
 }
 
-async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(admin): State<Admin>) {
-    socket.extensions.remove::<Ready>();
+async fn on_disconnect<A: Adapter>(socket: SocketRef<A>, reason: DisconnectReason, State(admin): State<Admin<A>>) {
     if socket.extensions.remove::<Watching>().is_some() {
         admin.0.ready.fetch_sub(1, Ordering::Relaxed);
         hooks::count_watcher(false);
@@ -54,7 +51,7 @@ async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(admin)
     debug!(sid = %socket.id, %reason, "admin left");
 }
 
-fn send<T: serde::Serialize + ?Sized>(socket: &SocketRef, event: &str, data: &T) {
+fn send<A: Adapter, T: serde::Serialize + ?Sized>(socket: &SocketRef<A>, event: &str, data: &T) {
     if let Err(e) = socket.emit(event, data) {
         debug!(sid = %socket.id, event, error = %e, "admin event not sent");
     }

@@ -7,10 +7,11 @@ use std::time::SystemTime;
 use axum::extract::ConnectInfo;
 use socketioxide::SocketIo;
 use socketioxide::TransportType;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
 use super::hooks::ClientId;
-use super::{epoch_ms, iso_time};
+use super::{WATCHING_ROOM, epoch_ms, iso_time};
 use crate::protocol::admin::{Handshake, SerializedSocket};
 
 /// When a socket was created (its handshake's `issued`), set as it connects.
@@ -18,9 +19,9 @@ use crate::protocol::admin::{Handshake, SerializedSocket};
 pub struct Issued(pub SystemTime);
 
 /// One socket of one namespace, with what the watch compares between two looks.
-pub struct Seen {
+pub struct Seen<A: Adapter> {
     /// The socket.
-    pub socket: SocketRef,
+    pub socket: SocketRef<A>,
     /// Its namespace.
     pub nsp: String,
     /// Its rooms, its own id included (see [`rooms`]).
@@ -32,7 +33,7 @@ pub struct Seen {
 }
 
 /// Every socket of every namespace that is still connected.
-pub fn all(io: &SocketIo) -> Vec<Seen> {
+pub fn all<A: Adapter>(io: &SocketIo<A>) -> Vec<Seen<A>> {
     let mut all = Vec::new();
     for ns in io.nsps() {
         let nsp = ns.ns_path().to_owned();
@@ -46,7 +47,7 @@ pub fn all(io: &SocketIo) -> Vec<Seen> {
 }
 
 /// What the watch keeps of `socket`.
-pub fn seen(socket: SocketRef, nsp: &str) -> Seen {
+pub fn seen<A: Adapter>(socket: SocketRef<A>, nsp: &str) -> Seen<A> {
     Seen {
         rooms: rooms(&socket),
         transport: transport(&socket),
@@ -59,14 +60,18 @@ pub fn seen(socket: SocketRef, nsp: &str) -> Seen {
 /// The socket's rooms. socket.io puts every socket in a room named by its id (the UI calls
 /// it private, and its commands target one socket by naming that room); socketioxide does
 /// not, so the id is added here, and [`super::commands`] reads a socket id as that room.
-pub fn rooms(socket: &SocketRef) -> BTreeSet<String> {
+/// The room where admins watch ([`WATCHING_ROOM`]) is ours, not the package's: not shown.
+pub fn rooms<A: Adapter>(socket: &SocketRef<A>) -> BTreeSet<String> {
     let mut rooms: BTreeSet<String> = socket.rooms().into_iter().map(|r| r.into_owned()).collect();
+    if socket.ns() == crate::protocol::events::admin::NAMESPACE {
+        rooms.remove(WATCHING_ROOM);
+    }
     rooms.insert(socket.id.to_string());
     rooms
 }
 
 /// `polling` or `websocket`, as the UI names them.
-pub fn transport(socket: &SocketRef) -> &'static str {
+pub fn transport<A: Adapter>(socket: &SocketRef<A>) -> &'static str {
     match socket.transport_type() {
         TransportType::Polling => "polling",
         TransportType::Websocket => "websocket",
@@ -75,7 +80,7 @@ pub fn transport(socket: &SocketRef) -> &'static str {
 
 /// The id of the socket's connection (tagged on its first request, [`super::hooks::tag_request`]);
 /// the socket's own id when it has none.
-pub fn client_id(socket: &SocketRef) -> String {
+pub fn client_id<A: Adapter>(socket: &SocketRef<A>) -> String {
     match socket.req_parts().extensions.get::<ClientId>() {
         Some(ClientId(id)) => id.to_string(),
         None => socket.id.to_string().chars().take(12).collect(),
@@ -83,7 +88,7 @@ pub fn client_id(socket: &SocketRef) -> String {
 }
 
 /// The socket as the UI lists it.
-pub fn serialize(seen: &Seen) -> SerializedSocket {
+pub fn serialize<A: Adapter>(seen: &Seen<A>) -> SerializedSocket {
     let socket = &seen.socket;
     let parts = socket.req_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -129,7 +134,7 @@ pub fn serialize(seen: &Seen) -> SerializedSocket {
 }
 
 /// The socket's own room first, as socket.io lists it, then the others by name.
-fn ordered_rooms(socket: &SocketRef, rooms: &BTreeSet<String>) -> Vec<String> {
+fn ordered_rooms<A: Adapter>(socket: &SocketRef<A>, rooms: &BTreeSet<String>) -> Vec<String> {
     let own = socket.id.to_string();
     std::iter::once(own.clone()).chain(rooms.iter().filter(|r| **r != own).cloned()).collect()
 }

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::snapshot;
+use socketioxide::adapter::Adapter;
+
 use super::{Admin, epoch_ms};
 use crate::protocol::admin::{AggregatedEvent, AggregatedKind, NamespaceDetails, ServerStats};
 use crate::protocol::events::admin as events;
@@ -40,8 +42,9 @@ impl EventBuffer {
     }
 }
 
-/// Sends `server_stats` every [`EVERY`] while an admin watches.
-pub async fn run(admin: Admin) {
+/// Sends `server_stats` every [`EVERY`] while an admin watches (on any node: each node's
+/// statistics, with its own `serverId`, reach the admins of every node).
+pub async fn run<A: Adapter>(admin: Admin<A>) {
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -55,7 +58,7 @@ pub async fn run(admin: Admin) {
 }
 
 /// The statistics now, with `aggregated_events`.
-pub fn stats(admin: &Admin, aggregated_events: Vec<AggregatedEvent>) -> ServerStats {
+pub fn stats<A: Adapter>(admin: &Admin<A>, aggregated_events: Vec<AggregatedEvent>) -> ServerStats {
     let mut namespaces = Vec::new();
     let mut clients = HashSet::new();
     let mut polling = HashSet::new();

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use socketioxide::adapter::Adapter;
 use tracing::debug;
 
 use super::snapshot;
@@ -48,7 +49,7 @@ struct Told {
 }
 
 /// Looks every [`EVERY`] while an admin watches.
-pub async fn run(admin: Admin) {
+pub async fn run<A: Adapter>(admin: Admin<A>) {
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -65,7 +66,7 @@ pub async fn run(admin: Admin) {
 impl Watch {
     /// Compares the live state with what was told and tells the differences. With
     /// `everything`, returns every live socket serialized (for `all_sockets`).
-    pub fn look(&self, admin: &Admin, everything: bool) -> Vec<SerializedSocket> {
+    pub fn look<A: Adapter>(&self, admin: &Admin<A>, everything: bool) -> Vec<SerializedSocket> {
         let Some(io) = admin.io() else { return Vec::new() };
         let mut told = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let first_look = told.is_none();
@@ -130,7 +131,7 @@ impl Watch {
 
     /// A socket disconnected, for `reason`: told at once, and forgotten so that the next
     /// look does not tell it again.
-    pub fn disconnected(&self, admin: &Admin, nsp: &str, id: &str, reason: &str) {
+    pub fn disconnected<A: Adapter>(&self, admin: &Admin<A>, nsp: &str, id: &str, reason: &str) {
         let mut told = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let Some(told) = told.as_mut() else { return };
         let Some(known) = told.sockets.remove(&(nsp.to_owned(), id.to_owned())) else { return };
@@ -148,7 +149,7 @@ impl Watch {
 
 /// `socket_disconnected`, then `room_left` for each of its rooms, as socket.io's adapter
 /// does when a socket leaves (the UI drops empty rooms on `room_left`).
-fn tell_gone(admin: &Admin, nsp: &str, id: &str, rooms: &[String], reason: &str) {
+fn tell_gone<A: Adapter>(admin: &Admin<A>, nsp: &str, id: &str, rooms: &[String], reason: &str) {
     let now = iso_time(SystemTime::now());
     admin.tell(events::SOCKET_DISCONNECTED, &(nsp, id, reason, &now));
     for room in rooms {
