@@ -188,6 +188,7 @@ pub async fn serve(
     let admin = admin::Admin::from_config(&config.chat);
     let (router, io, mut started) = app::router(config.leptos.clone(), state, builder, admin.clone(), health.clone());
     if let Some(admin) = &admin {
+        admin.sessions().share(redis.client.clone(), &prefix);
         started.extend(admin.install(&io, true));
     }
     for namespace in started {

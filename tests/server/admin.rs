@@ -58,7 +58,12 @@ async fn admin(server: &TestServer) -> Client {
 
 /// Why `server` refused an admin with `password`.
 async fn refused(server: &TestServer, password: &str) -> String {
-    let socket = Socket::new(admin_options(server, password), Native::default());
+    refused_with(admin_options(server, password)).await
+}
+
+/// Why the server refused an admin connecting with `options`.
+async fn refused_with(options: SocketOptions) -> String {
+    let socket = Socket::new(options, Native::default());
     let gone = state(&socket, |s| matches!(s, ConnectionState::Disconnected(_)));
     socket.connect();
     within(gone).await;
@@ -143,6 +148,16 @@ fn an_admin_on_one_node_sees_and_acts_on_every_node() {
             .unwrap();
         assert_eq!(sent.sockets, 1, "the one chat socket left, on node 2");
         early.event::<String>("admin:notice", |notice| notice == "hello from node 1").await;
+
+        // The session given by node 1 logs in to node 2 (the UI reconnecting elsewhere).
+        let session = admin.event::<String>(events::SESSION, |_| true).await;
+        let mut options = admin_options(&two, "");
+        options.auth = Some(json!({ "sessionId": session }));
+        let again = Client::connect_with(options).await;
+        assert!(again.socket.connected());
+        let mut options = admin_options(&two, "");
+        options.auth = Some(json!({ "sessionId": "0000000000000000" }));
+        assert_eq!(refused_with(options).await, "refused: invalid credentials");
 
         // Node 2 refuses a wrong password as node 1 does, with the text the UI knows.
         assert_eq!(refused(&two, "wrong").await, "refused: invalid credentials");

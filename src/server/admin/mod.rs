@@ -169,6 +169,11 @@ impl<A: Adapter + DefinedAdapter> Admin<A> {
 }
 
 impl<A: Adapter> Admin<A> {
+    /// The login sessions (to share them between nodes).
+    pub fn sessions(&self) -> &auth::Sessions {
+        &self.0.sessions
+    }
+
     /// What the UI may do, in the package's order.
     pub fn config(&self) -> AdminConfig {
         let mut supported_features = if self.0.read_only {
