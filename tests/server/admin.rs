@@ -188,3 +188,46 @@ fn read_only_nodes_refuse_commands_for_every_node() {
         two.stop().await;
     });
 }
+
+#[test]
+fn one_node_alone_still_tells_its_admin_and_acts() {
+    run(|| async {
+        let server = TestServer::start_with(|chat| {
+            chat.admin_username = Some(USER.into());
+            chat.admin_password_hash = Some(password_hash());
+        })
+        .await;
+        let early = Client::connect(&server, None).await;
+        let admin = admin(&server).await;
+        let early_id = sid(&early);
+        let all = admin.event::<Vec<Value>>(events::ALL_SOCKETS, |_| true).await;
+        assert!(all.iter().any(|s| s["id"] == early_id.as_str()), "all_sockets lists the chat socket");
+        let stats = event(&admin, events::SERVER_STATS, |_| true).await;
+        assert_eq!(stats[0]["serverId"], gethostname::gethostname().to_string_lossy().as_ref(), "the host name alone");
+
+        let late = Client::connect(&server, None).await;
+        let late_id = sid(&late);
+        event(&admin, events::SOCKET_CONNECTED, |args| args[0]["id"] == late_id.as_str()).await;
+        let joined: CommandDone =
+            admin.ask::<_, AckReply<CommandDone>>(events::JOIN, &("/", "ops", &late_id)).await.into_result().unwrap();
+        assert_eq!(joined.sockets, 1);
+        event(&admin, events::ROOM_JOINED, |args| args[1] == "ops" && args[2] == late_id.as_str()).await;
+        let done: CommandDone = admin
+            .ask::<_, AckReply<CommandDone>>(events::DISCONNECT, &("/", false, &late_id))
+            .await
+            .into_result()
+            .unwrap();
+        assert_eq!(done.sockets, 1);
+        let told = event(&admin, events::SOCKET_DISCONNECTED, |args| args[1] == late_id.as_str()).await;
+        assert_eq!(told[2], "server namespace disconnect");
+        // The admins' own room is ours, not the package's: never shown.
+        assert!(
+            admin.events.borrow().iter().filter(|(name, _)| name == events::ROOM_JOINED).all(|(_, payload)| {
+                payload.decode::<Arguments>().is_ok_and(|a| json_arguments(a)[1] != socket_chat::server::admin::WATCHING_ROOM)
+            }),
+            "the watching room is not told"
+        );
+        drop(admin);
+        server.stop().await;
+    });
+}
