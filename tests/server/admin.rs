@@ -223,7 +223,9 @@ fn one_node_alone_still_tells_its_admin_and_acts() {
         // The admins' own room is ours, not the package's: never shown.
         assert!(
             admin.events.borrow().iter().filter(|(name, _)| name == events::ROOM_JOINED).all(|(_, payload)| {
-                payload.decode::<Arguments>().is_ok_and(|a| json_arguments(a)[1] != socket_chat::server::admin::WATCHING_ROOM)
+                payload
+                    .decode::<Arguments>()
+                    .is_ok_and(|a| json_arguments(a)[1] != socket_chat::server::admin::WATCHING_ROOM)
             }),
             "the watching room is not told"
         );
