@@ -75,7 +75,8 @@ export class Cluster {
     private dir: string,
   ) {}
 
-  static async start(nodes = 3, redisUrl = REDIS): Promise<Cluster> {
+  /** `nodes` nodes on Redis at `redisUrl`, each with `extraEnv` too (the admin user, say). */
+  static async start(nodes = 3, redisUrl = REDIS, extraEnv: NodeJS.ProcessEnv = {}): Promise<Cluster> {
     const port = await freePorts(nodes);
     const name = `socket_chat_e2e_${process.pid}_${created++}_${Date.now() % 100_000}`;
     const databaseUrl = `${POSTGRES.replace(/\/[^/]*$/, "")}/${name}`;
@@ -88,6 +89,7 @@ export class Cluster {
       CLUSTER_PORT: String(port),
       CLUSTER_NODES: String(nodes),
       CLUSTER_DIR: dir,
+      ...extraEnv,
     };
     const out = execFileSync(path.join(ROOT, "scripts", "cluster.sh"), ["start"], { env, cwd: ROOT }).toString();
     const url = out.trim().split("\n").pop()!;
