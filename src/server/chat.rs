@@ -16,6 +16,7 @@ use tracing::{debug, warn};
 use super::admin::hooks::observed;
 use super::limits::guarded;
 use super::replay::{self, Pace, ReplayError};
+use super::routes::{self, Route, Routes, route};
 use super::writer::{self, CaughtUp};
 use super::{AppState, history, outgoing, presence, rooms, tutorial, unread, users};
 use crate::protocol::room::room_name;
@@ -37,34 +38,56 @@ pub async fn register<A: Adapter>(
     State(state): State<AppState>,
 ) -> Result<(), Infallible> {
     users::identify(&socket, &auth.unwrap_or_default(), &state).await;
-    socket.extensions.insert(LiveFrom(state.writer.broadcast_up_to()));
     let (live, caught_up) = watch::channel(false);
     socket.extensions.insert(CaughtUp(caught_up));
-    socket.extensions.insert(GoneLive(Arc::new(live)));
-    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
-    // (src/server/admin/hooks.rs).
-    socket.on(events::CHAT_MESSAGE, guarded(observed(on_chat_message)));
-    socket.on(events::TYPING, guarded(observed(on_typing)));
-    socket.on(events::MESSAGES_HISTORY, guarded(observed(history::on_history)));
-    socket.on(events::USER_NICKNAME, guarded(observed(users::on_nickname)));
-    socket.on(events::READ_MARK, guarded(observed(unread::on_read_mark)));
-    socket.on(events::UNREAD_LIST, guarded(observed(unread::on_unread_list)));
+    socket.extensions.insert(Joining { from: state.writer.broadcast_up_to(), live: Arc::new(live) });
+    routes::register::<A, ChatRoutes>(&socket);
     rooms::register(&socket);
-    tutorial::register(&socket);
     Ok(())
 }
 
-/// Where a socket connecting without an offset starts: the last message broadcast before
-/// its CONNECT was answered.
-#[derive(Clone, Copy)]
-struct LiveFrom(i64);
+/// The events of `/`: the chat's, the rooms' and the tutorial's (src/server/routes.rs).
+struct ChatRoutes;
 
-/// Tells the socket's handlers it has gone live.
+impl<A: Adapter> Routes<A> for ChatRoutes {
+    fn route(event: &str) -> Option<Route<A>> {
+        // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's
+        // event_received (src/server/admin/hooks.rs).
+        let route: Route<A> = match event {
+            events::CHAT_MESSAGE => route!(guarded(observed(on_chat_message))),
+            events::TYPING => route!(guarded(observed(on_typing))),
+            events::MESSAGES_HISTORY => route!(guarded(observed(history::on_history))),
+            events::USER_NICKNAME => route!(guarded(observed(users::on_nickname))),
+            events::READ_MARK => route!(guarded(observed(unread::on_read_mark))),
+            events::UNREAD_LIST => route!(guarded(observed(unread::on_unread_list))),
+            _ => return rooms::route(event).or_else(|| tutorial::route(event)),
+        };
+        Some(route)
+    }
+
+    fn other() -> Route<A> {
+        tutorial::other()
+    }
+}
+
+/// A socket on its way live, until it is (one extension, not two: see `go_live`).
 #[derive(Clone)]
-struct GoneLive(Arc<watch::Sender<bool>>);
+struct Joining {
+    /// Where a socket connecting without an offset starts: the last message broadcast
+    /// before its CONNECT was answered.
+    from: i64,
+    /// Tells the socket's handlers it has gone live.
+    live: Arc<watch::Sender<bool>>,
+}
 
 /// A socket connected to `/`: replay what it missed, then let it go live in its rooms
 /// (through the writer, so no broadcast slips in between).
+///
+/// socketioxide runs this in a task of its own, whose allocation is the size of its
+/// largest state, whatever state it is in: the store's and the adapter's futures (a
+/// replay, a presence change, a room list) made it about 4.3 KB (heaptrack), held by
+/// every connecting socket while it waits for the writer. They are boxed: allocated only
+/// while they run.
 pub async fn on_connect<A: Adapter>(
     io: SocketIo<A>,
     socket: SocketRef<A>,
@@ -81,22 +104,31 @@ pub async fn on_connect<A: Adapter>(
     let auth = auth.unwrap_or_default();
     let restored: Vec<String> = auth.rooms.iter().filter_map(|r| room_name(r).ok()).collect();
     let after = match auth.server_offset {
-        Some(offset) => match replay(&socket, &state, offset, &restored).await {
+        Some(offset) => match Box::pin(replay(&socket, &state, offset, &restored)).await {
             Some(last) => last,
             None => return,
         },
         // No offset, no replay: live from the CONNECT on (the writer sends what was
         // broadcast between the CONNECT and now).
-        None => socket.extensions.get::<LiveFrom>().map_or(i64::MAX, |LiveFrom(offset)| offset),
+        None => socket.extensions.get::<Joining>().map_or(i64::MAX, |joining| joining.from),
     };
-    state.writer.go_live(socket.clone(), after, restored.clone()).await;
-    if let Some(GoneLive(live)) = socket.extensions.get::<GoneLive>() {
-        let _ = live.send(true);
-    }
+    Box::pin(state.writer.go_live(socket.clone(), after, restored.clone())).await;
+    gone_live(&socket);
     if !restored.is_empty() {
-        state.announcer.announce(&io).await;
+        Box::pin(state.announcer.announce(&io)).await;
     }
-    presence::connected(&io, &socket, &state).await;
+    Box::pin(presence::connected(&io, &socket, &state)).await;
+}
+
+/// Tells the socket's handlers it is live, and drops what only joining needed: the watch
+/// channel (its shared state is about 400 B) and two boxed extensions, for every socket
+/// that stays connected. A handler that took the receiver before sees `true` at once, and
+/// one that looks later finds no [`CaughtUp`] and does not wait.
+fn gone_live<A: Adapter>(socket: &SocketRef<A>) {
+    if let Some(joining) = socket.extensions.remove::<Joining>() {
+        let _ = joining.live.send(true);
+    }
+    socket.extensions.remove::<CaughtUp>();
 }
 
 /// Server delivery, the bulk of it: every stored message after `offset` that the socket

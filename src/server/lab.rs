@@ -10,6 +10,7 @@ use tracing::debug;
 
 use super::admin::{self, hooks::observed};
 use super::limits::guarded;
+use super::routes::{self, Route, Routes, route};
 use super::{AppState, outgoing, tutorial};
 use crate::protocol::events::{self, lab};
 use crate::protocol::lab::{LabRoomJoined, Welcome};
@@ -19,15 +20,32 @@ use crate::protocol::{AckError, AckErrorCode, AckReply};
 /// Runs before the server answers a CONNECT on `/lab` (a middleware), so the handlers are
 /// there before the client's first emit.
 pub async fn register<A: Adapter>(socket: SocketRef<A>) -> Result<(), std::convert::Infallible> {
-    tutorial::register(&socket);
-    // observed() and the disconnect hook: the Admin UI (src/server/admin/hooks.rs).
-    // guarded(): the limits (src/server/limits.rs).
-    socket.on(lab::BINARY_ECHO, guarded(observed(on_binary_echo)));
-    socket.on(events::ROOM_JOIN, guarded(observed(on_room_join)));
-    socket.on(lab::ROOM_SHOUT, guarded(observed(on_room_shout)));
-    socket.on(lab::KICK, guarded(observed(on_kick)));
+    routes::register::<A, LabRoutes>(&socket);
+    // The disconnect hook: the Admin UI (src/server/admin/hooks.rs).
     socket.on_disconnect(admin::hooks::on_disconnect);
     Ok(())
+}
+
+/// The events of `/lab`: its own and the tutorial's (src/server/routes.rs).
+struct LabRoutes;
+
+impl<A: Adapter> Routes<A> for LabRoutes {
+    fn route(event: &str) -> Option<Route<A>> {
+        // observed(): the Admin UI (src/server/admin/hooks.rs); guarded(): the limits
+        // (src/server/limits.rs).
+        let route: Route<A> = match event {
+            lab::BINARY_ECHO => route!(guarded(observed(on_binary_echo))),
+            events::ROOM_JOIN => route!(guarded(observed(on_room_join))),
+            lab::ROOM_SHOUT => route!(guarded(observed(on_room_shout))),
+            lab::KICK => route!(guarded(observed(on_kick))),
+            _ => return tutorial::route(event),
+        };
+        Some(route)
+    }
+
+    fn other() -> Route<A> {
+        tutorial::other()
+    }
 }
 
 /// A socket joined `/lab`: greet it with what it sent (any JSON, or `null`).

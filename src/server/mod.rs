@@ -43,6 +43,7 @@ pub mod presence_nodes;
 pub mod replay;
 pub mod request_copy;
 pub mod rooms;
+pub mod routes;
 pub mod security_headers;
 pub mod store;
 pub mod tutorial;

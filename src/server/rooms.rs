@@ -13,6 +13,7 @@ use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
 use super::limits::guarded;
+use super::routes::{Route, route};
 use super::store::PageOf;
 use super::{AppState, history, outgoing, presence};
 use crate::protocol::room::room_name;
@@ -34,14 +35,24 @@ pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
     socket.rooms().iter().filter_map(|r| r.strip_prefix(PREFIX).map(str::to_owned)).collect()
 }
 
-/// Registers the room handlers on a socket that just connected.
+/// Registers the disconnect handler on a socket that just connected (its events are
+/// routed by the namespace: [`route`]).
 pub fn register<A: Adapter>(socket: &SocketRef<A>) {
-    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
-    // and socket_disconnected (src/server/admin/hooks.rs).
-    socket.on(events::ROOM_JOIN, guarded(observed(on_join)));
-    socket.on(events::ROOM_LEAVE, guarded(observed(on_leave)));
-    socket.on(events::ROOMS_LIST, guarded(observed(on_list)));
+    // observed_disconnect(): the Admin UI's socket_disconnected (src/server/admin/hooks.rs).
     socket.on_disconnect(observed_disconnect(on_disconnect));
+}
+
+/// The room events' handlers (src/server/routes.rs).
+pub fn route<A: Adapter>(event: &str) -> Option<Route<A>> {
+    // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
+    // (src/server/admin/hooks.rs).
+    let route: Route<A> = match event {
+        events::ROOM_JOIN => route!(guarded(observed(on_join))),
+        events::ROOM_LEAVE => route!(guarded(observed(on_leave))),
+        events::ROOMS_LIST => route!(guarded(observed(on_list))),
+        _ => return None,
+    };
+    Some(route)
 }
 
 /// Every chat room with its member count, by name, across every node (with the Redis

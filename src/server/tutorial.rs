@@ -1,7 +1,5 @@
 //! The tutorial's acknowledgement and catch-all examples, on `/` and `/lab` alike.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -11,30 +9,39 @@ use tracing::info;
 
 use super::admin::hooks::observed;
 use super::limits::guarded;
+use super::routes::{Route, route};
 use super::outgoing;
 use crate::protocol::tutorial::{
     REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, Withholding,
 };
 use crate::protocol::{AckErrorCode, AckReply, events};
 
-/// Whether `request` / `request2` are left unanswered, per socket.
-#[derive(Clone, Default)]
-struct Withhold(Arc<AtomicBool>);
+/// Whether `request` / `request2` are left unanswered, on a socket that has sent `withhold`
+/// (only those carry it: most sockets never do, and pay nothing for it).
+#[derive(Clone, Copy)]
+struct Withhold(bool);
 
-/// Registers the handlers on a socket that just connected.
-pub fn register<A: Adapter>(socket: &SocketRef<A>) {
-    socket.extensions.insert(Withhold::default());
+/// The tutorial's handlers (src/server/routes.rs), on `/` and `/lab`.
+pub fn route<A: Adapter>(event: &str) -> Option<Route<A>> {
     // guarded(): the limits (src/server/limits.rs); observed(): the Admin UI's event_received
     // (src/server/admin/hooks.rs).
-    socket.on(events::REQUEST, guarded(observed(on_request)));
-    socket.on(events::REQUEST2, guarded(observed(on_request2)));
-    socket.on(events::WITHHOLD, guarded(observed(on_withhold)));
-    socket.on(events::RTT, guarded(observed(on_rtt)));
-    socket.on_fallback(guarded(observed(on_any_other)));
+    let route: Route<A> = match event {
+        events::REQUEST => route!(guarded(observed(on_request))),
+        events::REQUEST2 => route!(guarded(observed(on_request2))),
+        events::WITHHOLD => route!(guarded(observed(on_withhold))),
+        events::RTT => route!(guarded(observed(on_rtt))),
+        _ => return None,
+    };
+    Some(route)
+}
+
+/// The handler of every event without one of its own.
+pub fn other<A: Adapter>() -> Route<A> {
+    route!(guarded(observed(on_any_other)))
 }
 
 fn withheld<A: Adapter>(socket: &SocketRef<A>) -> bool {
-    socket.extensions.get::<Withhold>().is_some_and(|w| w.0.load(Ordering::Relaxed))
+    socket.extensions.get::<Withhold>().is_some_and(|Withhold(withhold)| withhold)
 }
 
 /// The seed's `request`: logs both arguments (any JSON, as the tutorial's server takes) and
@@ -72,9 +79,7 @@ fn answer_request<A: Adapter>(
 async fn on_withhold<A: Adapter>(socket: SocketRef<A>, TryData(withhold): TryData<bool>, ack: AckSender<A>) {
     let reply = match withhold {
         Ok(withhold) => {
-            if let Some(w) = socket.extensions.get::<Withhold>() {
-                w.0.store(withhold, Ordering::Relaxed);
-            }
+            socket.extensions.insert(Withhold(withhold));
             AckReply::Ok { data: Withholding { withhold } }
         }
         Err(e) => AckReply::error(AckErrorCode::InvalidArguments, format!("expected true or false: {e}")),
