@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 
 echo "[bench-page] building the release app, precompressed"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 scripts/regzip.sh
 scripts/page-size.sh
 cd end2end

@@ -14,7 +14,7 @@ if [ ! -f bench/node_modules/.socket-chat-lock ] || ! cmp -s bench/node_modules/
 fi
 
 echo "[bench] building the release app and the load generator"
-cargo leptos build --release
+cargo leptos build --release --split
 cargo build --release -p socket-chat-bench
 
 exec ./target/release/socket-chat-bench --root . "$@"

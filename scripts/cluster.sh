@@ -100,7 +100,7 @@ start() {
   local bin="${SOCKET_CHAT_BIN:-}"
   if [ -z "$bin" ]; then
     source scripts/setup.sh
-    cargo leptos build --release
+    cargo leptos build --release --split
     bin="$ROOT/target/release/socket-chat"
   fi
   [ -x "$bin" ] || fail "no socket-chat binary at $bin"

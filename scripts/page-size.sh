@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the size of the page's code as the build left it in target/site/pkg: each WASM, JS
 # and CSS file raw, with gzip -9 and with brotli (quality 11, as the precompressed .br), and the
-# total for the chat page (`/`: socket-chat.*; split-off chunks are listed apart).
+# total for the chat page (`/`: socket-chat.* and the split build's loader __wasm_split.*.js, which
+# the page's JS imports; split-off chunks, such as the /lab page's, are listed apart).
 #   scripts/page-size.sh [site/pkg dir]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,11 +21,11 @@ for (const name of fs.readdirSync(dir).sort()) {
   const brotli = zlib.brotliCompressSync(bytes, {
     params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
   }).length;
-  const page = name.startsWith("socket-chat");
+  const page = name.startsWith("socket-chat") || /^__wasm_split\.[^.]+\.js$/.test(name);
   if (page) { total.raw += bytes.length; total.gzip += gzip; total.brotli += brotli; }
   rows.push(`${kb(bytes.length)} ${kb(gzip)} ${kb(brotli)}  ${name}${page ? "" : "  (not loaded by /)"}`);
 }
 console.log("   raw KB  gzip-9 KB brotli KB");
 for (const row of rows) console.log(row);
-console.log(`${kb(total.raw)} ${kb(total.gzip)} ${kb(total.brotli)}  total for / (socket-chat.*)`);
+console.log(`${kb(total.raw)} ${kb(total.gzip)} ${kb(total.brotli)}  total for / (socket-chat.*, __wasm_split.*.js)`);
 JS

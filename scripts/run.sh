@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 scripts/regzip.sh
 echo "[run] serving http://127.0.0.1:3000 (Ctrl-C stops it)"
 exec env LEPTOS_SITE_ROOT=target/site ./target/release/socket-chat "$@"

@@ -7,7 +7,7 @@ source scripts/setup.sh
 start=$(date +%s)
 
 echo "[test] building the app (server + WASM)"
-cargo leptos build
+cargo leptos build --split
 
 results="$(mktemp -d)"
 echo "[test] Rust unit tests"

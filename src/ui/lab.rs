@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{LazyRoute, lazy_route};
 
 /// One step of the scenario, as shown.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +73,23 @@ impl Step {
             Step::ServerDisconnect => "server disconnect",
             Step::ReconnectAfterRestart => "reconnect after restart",
         }
+    }
+}
+
+/// The `/lab` route, loaded lazily: with `cargo leptos build --split` its view, the scenario
+/// and everything only they use go to a WASM chunk of their own, which the browser fetches only
+/// when it shows `/lab` (the chat page `/` never does: bench/results/SIZE.md, row 17). The
+/// server renders it as any other route.
+pub struct LabRoute;
+
+#[lazy_route]
+impl LazyRoute for LabRoute {
+    fn data() -> Self {
+        LabRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LabPage /> }.into_any()
     }
 }
 

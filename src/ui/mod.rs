@@ -38,7 +38,7 @@ pub mod visibility;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use socketio_browser::{SocketOptions, provide_socket};
 
@@ -105,7 +105,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 // Async: the whole page, history included, is in the first HTML response.
                 <Route path=path!("") view=chat::ChatPage ssr=SsrMode::Async />
-                <Route path=path!("lab") view=lab::LabPage />
+                // Lazy: its code is a chunk of its own that `/` never loads (`lab::LabRoute`).
+                <Route path=path!("lab") view={Lazy::<lab::LabRoute>::new()} />
             </Routes>
         </Router>
     }
