@@ -5,7 +5,10 @@
 //! the highest rate whose p99 latency stays within 100 ms), the moderate load (100 and
 //! 1 000 receivers, 50 messages/s: the server's CPU per delivery), memory per idle connection
 //! (5 000 and 10 000), stored and acknowledged messages per second, and the time for a
-//! client back after 10 000 missed messages to have them all. Then the release WASM + JS +
+//! client back after 10 000 missed messages to have them all. The floor (`floor.rs`, a
+//! minimal broadcaster written for the benchmark) runs the fan-out, moderate and idle measures
+//! too: the table gives each cost's goal (`goals.rs`: half the official server's, or the
+//! floor's + 10 % where that is higher) and whether ours meets it. Then the release WASM + JS +
 //! CSS size. Then ours again at the official server's best fan-out rates (p99 there). It
 //! prints one table and writes `bench/results/latest.{json,svg}`.
 //!
