@@ -5,7 +5,10 @@
 //! the highest rate whose p99 latency stays within 100 ms), the moderate load (100 and
 //! 1 000 receivers, 50 messages/s: the server's CPU per delivery), memory per idle connection
 //! (5 000 and 10 000), stored and acknowledged messages per second, and the time for a
-//! client back after 10 000 missed messages to have them all. Then the release WASM + JS +
+//! client back after 10 000 missed messages to have them all. The floor (`floor.rs`, a
+//! minimal broadcaster written for the benchmark) runs the fan-out, moderate and idle measures
+//! too: the table gives each cost's goal (`goals.rs`: half the official server's, or the
+//! floor's + 10 % where that is higher) and whether ours meets it. Then the release WASM + JS +
 //! CSS size. Then ours again at the official server's best fan-out rates (p99 there). It
 //! prints one table and writes `bench/results/latest.{json,svg}`.
 //!
@@ -15,6 +18,8 @@
 //! `cluster.{txt,json}`).
 
 mod cluster;
+mod floor;
+mod goals;
 mod histogram;
 mod load;
 mod pacing;
@@ -58,8 +63,9 @@ struct Options {
     /// Idle connection counts for memory.
     #[arg(long, value_delimiter = ',', default_values_t = [5000usize, 10000])]
     idle: Vec<usize>,
-    /// Only these servers (socket-chat, official, bare).
-    #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare")])]
+    /// Only these servers (socket-chat, official, bare, floor: the minimal broadcaster of
+    /// `floor.rs`, the reference of the goals).
+    #[arg(long, value_delimiter = ',', default_values_t = [String::from("socket-chat"), String::from("official"), String::from("bare"), String::from("floor")])]
     servers: Vec<String>,
     /// Only these measures (fanout, moderate, rival, idle, storage, catchup; and `slow`, only
     /// when named: 1 000 sockets that never read while others chat, RSS every 5 s; and `soak`,
@@ -113,11 +119,24 @@ struct Options {
     /// other users of this Redis do not disturb it).
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+    /// Measure nothing: be the floor server (`floor.rs`) on this port of 127.0.0.1 (0: a
+    /// free one) until stopped. The benchmark starts itself so for `--servers floor`.
+    #[arg(long)]
+    floor_server: Option<u16>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = Options::parse();
+    if let Some(port) = options.floor_server {
+        return match floor::serve(port).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floor server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(json) = &options.render {
         return render(json, &options.out);
     }
@@ -148,7 +167,12 @@ async fn main() -> ExitCode {
         servers: Vec::new(),
         wasm_js_css: scenarios::bundle_size(&options.root.join("target/site/pkg")),
     };
-    let kinds = [("socket-chat", Kind::Ours), ("official", Kind::Official), ("bare", Kind::OfficialNoStore)];
+    let kinds = [
+        ("socket-chat", Kind::Ours),
+        ("official", Kind::Official),
+        ("bare", Kind::OfficialNoStore),
+        ("floor", Kind::Floor),
+    ];
     for (key, kind) in kinds {
         if !options.servers.iter().any(|s| s == key) {
             continue;
@@ -194,7 +218,8 @@ async fn main() -> ExitCode {
             }
             server.stop().await;
         }
-        if kind != Kind::OfficialNoStore {
+        // Neither stores: nothing to measure there.
+        if !matches!(kind, Kind::OfficialNoStore | Kind::Floor) {
             if wanted("storage")
                 && let Ok(server) = fresh(kind, &options, &scratch).await
             {

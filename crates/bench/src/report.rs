@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use super::goals::Goal;
 use super::histogram::Summary;
+use super::servers::FLOOR;
 
 /// p99 latency a rate must hold to count (the goal's bound).
 pub const P99_BOUND_MS: f64 = 100.0;
@@ -94,8 +96,12 @@ struct Row {
     ours: Option<f64>,
     theirs: Option<f64>,
     bare: Option<f64>,
+    /// The floor server's (`floor.rs`), in a column of its own.
+    floor: Option<f64>,
     unit: &'static str,
     higher_is_better: bool,
+    /// A cost with a goal ([`Goal`]: CPU per delivery, memory per idle connection).
+    has_goal: bool,
 }
 
 impl Report {
@@ -133,8 +139,21 @@ impl Report {
         counts
     }
 
+    /// The servers of the first columns (ours, the official server, without store), in
+    /// the order they ran: every one but the floor.
+    fn columns(&self) -> Vec<&ServerReport> {
+        self.servers.iter().filter(|s| s.name != FLOOR).collect()
+    }
+
+    /// The floor server's figures, when it ran.
+    fn floor(&self) -> Option<&ServerReport> {
+        self.servers.iter().find(|s| s.name == FLOOR)
+    }
+
     fn rows(&self) -> Vec<Row> {
-        let get = |i: usize| self.servers.get(i);
+        let columns = self.columns();
+        let get = |i: usize| columns.get(i).copied();
+        let floor = self.floor();
         let mut rows = Vec::new();
         for receivers in self.receiver_counts() {
             let best = |i: usize| get(i).and_then(|s| s.best_fanout(receivers)).map(|s| s.delivered_per_s);
@@ -143,20 +162,25 @@ impl Report {
                 ours: best(0),
                 theirs: best(1),
                 bare: best(2),
+                floor: floor.and_then(|s| s.best_fanout(receivers)).map(|s| s.delivered_per_s),
                 unit: "deliveries/s",
                 higher_is_better: true,
+                has_goal: false,
             });
         }
         for receivers in self.moderate_counts() {
             let step = |i: usize| get(i).and_then(|s| s.moderate.iter().find(|f| f.receivers == receivers));
-            let rate = step(0).or(step(1)).map_or(0.0, |s| s.sent_per_s);
+            let floor_step = floor.and_then(|s| s.moderate.iter().find(|f| f.receivers == receivers));
+            let rate = step(0).or(step(1)).or(floor_step).map_or(0.0, |s| s.sent_per_s);
             rows.push(Row {
                 label: format!("server CPU per delivery, {receivers} receivers, {rate:.0} msg/s"),
                 ours: step(0).and_then(FanoutStep::server_cpu_us_per_delivery),
                 theirs: step(1).and_then(FanoutStep::server_cpu_us_per_delivery),
                 bare: step(2).and_then(FanoutStep::server_cpu_us_per_delivery),
+                floor: floor_step.and_then(FanoutStep::server_cpu_us_per_delivery),
                 unit: "µs",
                 higher_is_better: false,
+                has_goal: true,
             });
         }
         for receivers in self.rival_counts() {
@@ -167,21 +191,24 @@ impl Report {
                 ours: ours.map(|s| s.latency.p99_ms),
                 theirs: theirs.map(|s| s.latency.p99_ms),
                 bare: None,
+                floor: None,
                 unit: "ms",
                 higher_is_better: false,
+                has_goal: false,
             });
         }
         for conns in self.idle_counts() {
-            let kb = |i: usize| {
-                get(i).and_then(|s| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb))
-            };
+            let kb_of = |s: &ServerReport| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb);
+            let kb = |i: usize| get(i).and_then(kb_of);
             rows.push(Row {
                 label: format!("memory per idle connection, {conns} connections"),
                 ours: kb(0),
                 theirs: kb(1),
                 bare: kb(2),
+                floor: floor.and_then(kb_of),
                 unit: "KB",
                 higher_is_better: false,
+                has_goal: true,
             });
         }
         rows.push(Row {
@@ -189,16 +216,20 @@ impl Report {
             ours: get(0).and_then(|s| s.stored_per_s),
             theirs: get(1).and_then(|s| s.stored_per_s),
             bare: None,
+            floor: None,
             unit: "messages/s",
             higher_is_better: true,
+            has_goal: false,
         });
         rows.push(Row {
             label: "catch-up after 10 000 missed".into(),
             ours: get(0).and_then(|s| s.catch_up_ms),
             theirs: get(1).and_then(|s| s.catch_up_ms),
             bare: None,
+            floor: None,
             unit: "ms",
             higher_is_better: false,
+            has_goal: false,
         });
         rows
     }
@@ -206,15 +237,16 @@ impl Report {
     /// The table: our figure, the official server's, and how many times better ours is.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let names: Vec<&str> = self.servers.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = self.columns().iter().map(|s| s.name.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<46} {:>14} {:>14} {:>8} {:>14}",
+            "{:<46} {:>14} {:>14} {:>8} {:>14} {:>10}",
             "measure",
             names.first().copied().unwrap_or("ours"),
             names.get(1).copied().unwrap_or("official"),
             "ratio",
-            names.get(2).copied().unwrap_or("")
+            names.get(2).copied().unwrap_or(""),
+            if self.floor().is_some() { FLOOR } else { "" }
         );
         let cell = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
         for row in self.rows() {
@@ -226,12 +258,13 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "{:<46} {:>14} {:>14} {:>8} {:>14}  {}",
+                "{:<46} {:>14} {:>14} {:>8} {:>14} {:>10}  {}",
                 row.label,
                 cell(row.ours),
                 cell(row.theirs),
                 ratio,
                 cell(row.bare),
+                cell(row.floor),
                 row.unit
             );
         }
@@ -245,7 +278,44 @@ impl Report {
             );
         }
         out.push_str("ratio: how many times better ours is (higher deliveries, lower memory and times).\n");
+        out.push_str(&self.goals());
         out.push_str(&self.best_steps());
+        out
+    }
+
+    /// For each cost with a goal: the goal ([`Goal`]: half the official server's figure, or
+    /// the floor's + 10 % where that is higher) and whether ours meets it.
+    fn goals(&self) -> String {
+        let columns = self.columns();
+        let ours_name = columns.first().map_or("ours", |s| s.name.as_str());
+        let rows: Vec<Row> = self.rows().into_iter().filter(|r| r.has_goal).collect();
+        if rows.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "\ngoals: at most half the official server's figure, or the floor's + 10 % where that is higher\n",
+        );
+        for row in rows {
+            let Some(official) = row.theirs else {
+                let _ = writeln!(out, "{:<46} no goal: the official server was not measured", row.label);
+                continue;
+            };
+            let goal = Goal::new(official, row.floor);
+            let basis = match (row.floor, goal.near_floor) {
+                (Some(floor), Some(near)) => format!(
+                    "half official {:.1}, floor {floor:.1} + 10 % = {near:.1}: set by {}",
+                    goal.half_official,
+                    if goal.set_by_floor() { "the floor" } else { "the official server" }
+                ),
+                _ => format!("half official {:.1}, floor not measured", goal.half_official),
+            };
+            let verdict = match row.ours {
+                Some(ours) if goal.met_by(ours) => format!("{ours_name} {ours:.1}: met"),
+                Some(ours) => format!("{ours_name} {ours:.1}: NOT met"),
+                None => format!("{ours_name} not measured"),
+            };
+            let _ = writeln!(out, "{:<46} <= {:.1} {} ({basis}); {verdict}", row.label, goal.target(), row.unit);
+        }
         out
     }
 
@@ -459,6 +529,38 @@ mod tests {
         assert!(cpu.contains(" 5.0 ") && cpu.contains("12.5") && cpu.contains("2.50x"), "{cpu}");
         let p99 = table.lines().find(|l| l.starts_with("p99 at official's best rate, 1000 receivers")).expect("{table}");
         assert!(p99.contains("3.0") && p99.contains("12.0") && p99.contains("4.00x"), "{p99}");
+    }
+
+    #[test]
+    fn the_floor_has_its_own_column_and_sets_the_goal_where_half_the_official_figure_is_below_it() {
+        // 1 000 receivers, 50 msg/s for 4 s: 200 000 deliveries; 1 s of CPU is 5 µs each.
+        let moderate = |cpu: f64| FanoutStep { server_cpu_s: cpu, ..step(1000, 50_000.0, 8.0) };
+        let server = |name: &str, cpu: f64, kb: f64| ServerReport {
+            name: name.into(),
+            moderate: vec![moderate(cpu)],
+            idle_kb_per_connection: vec![(10_000, kb)],
+            ..ServerReport::default()
+        };
+        // The floor ran first here: it still gets the floor column, not the official one.
+        let report = Report {
+            servers: vec![server(FLOOR, 1.3, 6.6), server("ours", 1.5, 7.5), server("official", 2.0, 15.4)],
+            ..Report::default()
+        };
+        let table = report.table();
+        let cpu = table.lines().find(|l| l.starts_with("server CPU per delivery, 1000")).expect("{table}");
+        assert!(cpu.contains(" 7.5 ") && cpu.contains(" 10.0 ") && cpu.contains("1.33x"), "{cpu}");
+        assert!(cpu.trim_end().ends_with("6.5  µs"), "{cpu}");
+        // CPU: half of 10 µs is 5, below the floor's 6.5 + 10 % = 7.15: ours (7.5) misses it.
+        let goals: Vec<&str> = table.lines().filter(|l| l.contains(" <= ")).collect();
+        assert_eq!(goals.len(), 2, "{table}");
+        assert!(goals[0].contains("<= 7.2 µs") && goals[0].contains("set by the floor"), "{}", goals[0]);
+        assert!(goals[0].ends_with("ours 7.5: NOT met"), "{}", goals[0]);
+        // Memory: half of 15.4 KB is 7.7, above the floor's 6.6 + 10 % = 7.26: ours (7.5) meets it.
+        assert!(goals[1].contains("<= 7.7 KB") && goals[1].contains("set by the official server"), "{}", goals[1]);
+        assert!(goals[1].ends_with("ours 7.5: met"), "{}", goals[1]);
+        // Without the official server there is no goal to meet.
+        let alone = Report { servers: vec![server("ours", 1.5, 7.5), server(FLOOR, 1.3, 6.6)], ..Report::default() };
+        assert!(alone.table().contains("no goal: the official server was not measured"), "{}", alone.table());
     }
 
     #[test]

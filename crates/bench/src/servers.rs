@@ -19,6 +19,9 @@ pub enum Kind {
     Official,
     /// The same without storage.
     OfficialNoStore,
+    /// The minimal broadcaster (`floor.rs`): this benchmark's own binary, the least work a
+    /// server can do for the load, as a reference.
+    Floor,
 }
 
 impl Kind {
@@ -28,9 +31,13 @@ impl Kind {
             Kind::Ours => "socket-chat",
             Kind::Official => "official+sqlite",
             Kind::OfficialNoStore => "official, no store",
+            Kind::Floor => FLOOR,
         }
     }
 }
+
+/// The floor's name in the report (`Report` finds its column by it).
+pub const FLOOR: &str = "floor";
 
 /// A running server.
 pub struct Server {
@@ -93,6 +100,11 @@ impl Server {
                     .args(flags)
                     .env("LEPTOS_SITE_ROOT", root.join("target/site"))
                     .env("RUST_LOG", "info,socketioxide=error,engineioxide=error");
+                // Only sockets are measured: a server built without cargo-leptos (no
+                // hash.txt of the site's files) serves them all the same.
+                if !root.join("target/release/hash.txt").exists() {
+                    c.env("LEPTOS_HASH_FILES", "false");
+                }
                 c
             }
             Kind::Official | Kind::OfficialNoStore => {
@@ -103,6 +115,11 @@ impl Server {
                 } else {
                     c.arg("--no-store");
                 }
+                c
+            }
+            Kind::Floor => {
+                let mut c = Command::new(std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?);
+                c.args(["--floor-server", "0"]);
                 c
             }
         };

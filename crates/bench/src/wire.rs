@@ -1,5 +1,6 @@
-//! The WebSocket wire format, client side, as little of it as a load generator needs:
-//! decoding the server's frames in place and encoding masked client frames.
+//! The WebSocket wire format, as little of it as the benchmark needs: the load generator's
+//! side (decoding the server's frames in place, encoding masked client frames) and the
+//! floor server's (`crate::floor`: unmasking client frames in place, encoding unmasked ones).
 //!
 //! Written by hand on purpose. The load generator must cost less CPU than the server it
 //! measures; with tungstenite each received message is copied into its own buffer,
@@ -135,6 +136,69 @@ pub fn encode(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8], mask: [u8; 4]) 
     out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
 }
 
+/// One client frame at the start of `buf`, unmasked in place: `Ok(None)` when it is not
+/// complete yet (read more), otherwise its header (the payload lies unmasked at
+/// `payload_start..frame_len()`). RFC 6455 §5.1: a server must refuse an unmasked client
+/// frame.
+pub fn decode_masked(buf: &mut [u8]) -> Result<Option<Header>, ClientFrameError> {
+    let [first, second, ..] = *buf else { return Ok(None) };
+    let opcode = Opcode::from_bits(first & 0x0F).ok_or(ClientFrameError::Wire(WireError::ReservedOpcode(first & 0x0F)))?;
+    if second & 0x80 == 0 {
+        return Err(ClientFrameError::Unmasked);
+    }
+    let (len, mask_at) = match second & 0x7F {
+        126 => match buf.get(2..4) {
+            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
+            None => return Ok(None),
+        },
+        127 => match buf.get(2..10) {
+            Some(b) => (u64::from_be_bytes(b.try_into().expect("8 bytes")), 10),
+            None => return Ok(None),
+        },
+        short => (u64::from(short), 2),
+    };
+    if len > MAX_FRAME {
+        return Err(ClientFrameError::Wire(WireError::TooLarge(len)));
+    }
+    let header = Header { opcode, fin: first & 0x80 != 0, payload_start: mask_at + 4, payload_len: len as usize };
+    if buf.len() < header.frame_len() {
+        return Ok(None);
+    }
+    let mask: [u8; 4] = buf[mask_at..mask_at + 4].try_into().expect("4 bytes");
+    for (b, m) in buf[header.payload_start..header.frame_len()].iter_mut().zip(mask.iter().cycle()) {
+        *b ^= m;
+    }
+    Ok(Some(header))
+}
+
+/// What a client may send that the floor server refuses.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClientFrameError {
+    /// What no peer may send.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// A client frame without a mask (RFC 6455 §5.1 forbids it).
+    #[error("the client did not mask a frame")]
+    Unmasked,
+}
+
+/// Appends one complete, unmasked server frame carrying `payload` to `out`.
+pub fn encode_unmasked(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8]) {
+    out.push(0x80 | opcode.bits());
+    match payload.len() {
+        n if n < 126 => out.push(n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +270,25 @@ mod tests {
         let mut huge = vec![0x82, 127];
         huge.extend_from_slice(&(MAX_FRAME + 1).to_be_bytes());
         assert_eq!(decode(&huge), Err(WireError::TooLarge(MAX_FRAME + 1)));
+    }
+
+    #[test]
+    fn the_floor_server_reads_what_the_client_writes_and_the_client_what_it_writes() {
+        for size in [0, 3, 125, 126, 65_535, 65_536] {
+            let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let mut masked = Vec::new();
+            encode(&mut masked, Opcode::Text, &payload, [9, 8, 7, 6]);
+            masked.extend_from_slice(b"next");
+            let header = decode_masked(&mut masked).unwrap().expect("complete");
+            assert_eq!((header.opcode, header.fin), (Opcode::Text, true));
+            assert_eq!(&masked[header.payload_start..header.frame_len()], &payload[..], "size {size}");
+            let mut cut = masked[..header.frame_len() - 1].to_vec();
+            assert_eq!(decode_masked(&mut cut), Ok(None), "size {size}");
+            let mut plain = Vec::new();
+            encode_unmasked(&mut plain, Opcode::Text, &payload);
+            assert_eq!(decode(&plain), Ok(Some(Header { payload_start: plain.len() - size, ..header })));
+        }
+        assert_eq!(decode_masked(&mut [0x81, 0x01, b'x']), Err(ClientFrameError::Unmasked));
     }
 
     #[test]
