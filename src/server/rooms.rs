@@ -183,10 +183,7 @@ async fn on_join<A: Adapter>(
     };
     let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: JoinedRoom { room: name, members, history } });
-    state.announcer.announce(&io).await;
-    if state.presence.rooms_changed(&socket) {
-        presence::changed(&io, &state).await;
-    }
+    rooms_changed(&io, &socket, &state).await;
 }
 
 /// `room:leave`.
@@ -204,9 +201,15 @@ async fn on_leave<A: Adapter>(
     socket.leave(key(&name));
     let members = members(&io, &name).await;
     outgoing::ack(ack, &AckReply::Ok { data: RoomInfo { name, members } });
-    state.announcer.announce(&io).await;
-    if state.presence.rooms_changed(&socket) {
-        presence::changed(&io, &state).await;
+    rooms_changed(&io, &socket, &state).await;
+}
+
+/// After a join or a leave: the room lists (throttled), and the people list when this
+/// socket's rooms show in it.
+async fn rooms_changed<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, state: &AppState) {
+    state.announcer.announce(io).await;
+    if state.presence.rooms_changed(socket) {
+        presence::changed(io, state).await;
     }
 }
 

@@ -4,6 +4,7 @@
 import { Browser, Page } from "@playwright/test";
 import { Cluster } from "../../support/cluster";
 import { errorsOf, expect, openChat, test } from "../../support/fixtures";
+import { join, message, send } from "../../support/chat-page";
 
 let cluster: Cluster;
 
@@ -24,21 +25,6 @@ async function pageOn(browser: Browser, n: number): Promise<Page> {
   await openChat(page, cluster.url);
   return page;
 }
-
-async function join(page: Page, room: string) {
-  await page.getByTestId("room-input").fill(room);
-  await page.getByTestId("room-join").click();
-  await expect(page.getByTestId("chat-title")).toHaveText(`# ${room}`);
-}
-
-async function send(page: Page, text: string, target: "all" | "room" | "except") {
-  await page.getByTestId("send-target").selectOption(target);
-  await page.getByTestId("message-input").fill(text);
-  await page.getByTestId("send-button").click();
-  await expect(page.getByTestId("ack-entry").filter({ hasText: text }).first()).toHaveAttribute("data-status", "ok");
-}
-
-const message = (page: Page, text: string) => page.getByTestId("message").filter({ hasText: text });
 
 test("page A on node 1 and page B on node 2 chat, share rooms and counts, and log the events", async ({ browser }) => {
   const a = await pageOn(browser, 1);

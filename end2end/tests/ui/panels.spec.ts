@@ -1,22 +1,7 @@
 // The Socket.IO panels in Chromium, three pages: rooms (to / except / leave), the
 // connect toggle, acknowledgements and the event log.
-import { Page } from "@playwright/test";
 import { errorsOf, expect, openChat, test } from "../../support/fixtures";
-
-async function join(page: Page, room: string) {
-  await page.getByTestId("room-input").fill(room);
-  await page.getByTestId("room-join").click();
-  await expect(page.getByTestId("chat-title")).toHaveText(`# ${room}`);
-}
-
-async function send(page: Page, text: string, target: "all" | "room" | "except") {
-  await page.getByTestId("send-target").selectOption(target);
-  await page.getByTestId("message-input").fill(text);
-  await page.getByTestId("send-button").click();
-  await expect(page.getByTestId("ack-entry").filter({ hasText: text }).first()).toHaveAttribute("data-status", "ok");
-}
-
-const message = (page: Page, text: string) => page.getByTestId("message").filter({ hasText: text });
+import { join, message, send } from "../../support/chat-page";
 
 test("rooms: to R reaches only R, except R only the others, leaving stops delivery", async ({ browser, server }) => {
   const [a, b, c] = [await browser.newPage(), await browser.newPage(), await browser.newPage()];

@@ -9,6 +9,7 @@
 //! Both engines pass the same tests (`tests.rs`).
 
 pub mod postgres;
+mod queries;
 pub mod sqlite;
 pub mod test_database;
 #[cfg(test)]
@@ -213,35 +214,35 @@ impl MessageStore {
     /// Up to `limit` messages after `server_offset`, whoever they are for, oldest first:
     /// what a node delivers live when several nodes write.
     pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        dispatch!(self, s => s.all_after(server_offset, limit).await)
+        dispatch!(self, s => s.queries().all_after(server_offset, limit).await)
     }
 
     /// The `limit` latest messages of `of` (to everyone: the except-room ones included)
     /// older than `before` (all when `None`), oldest first: a page of history, read
     /// backwards through the `(room, id)` index, or the private one.
     pub async fn page(&self, of: PageOf<'_>, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        dispatch!(self, s => s.page(of, before, limit).await)
+        dispatch!(self, s => s.queries().page(of, before, limit).await)
     }
 
     /// The user whose session id hashes to `session_hash`, if any.
     pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
-        dispatch!(self, s => s.user_by_session(session_hash).await)
+        dispatch!(self, s => s.queries().user_by_session(session_hash).await)
     }
 
     /// The user `user_id`, if any.
     pub async fn user(&self, user_id: &str) -> Result<Option<UserInfo>, StoreError> {
-        dispatch!(self, s => s.user(user_id).await)
+        dispatch!(self, s => s.queries().user(user_id).await)
     }
 
     /// Creates `user` with the session whose id hashes to `session_hash`; their unread
     /// counts start at the latest message (someone new has not "missed" the whole past).
     pub async fn create_user(&self, user: &UserInfo, session_hash: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.create_user(user, session_hash).await)
+        dispatch!(self, s => s.queries().create_user(user, session_hash).await)
     }
 
     /// Changes the nickname of `user` (messages already sent keep the name they were sent with).
     pub async fn rename_user(&self, user: &UserInfo) -> Result<(), StoreError> {
-        dispatch!(self, s => s.rename_user(user).await)
+        dispatch!(self, s => s.queries().rename_user(user).await)
     }
 
     /// Everything up to `offset` in `conversation` is read by `user_id` (a mark never goes
@@ -255,16 +256,16 @@ impl MessageStore {
     pub async fn unread(&self, user_id: &str, rooms: &[String]) -> Result<Vec<UnreadCount>, StoreError> {
         let mut conversations: Vec<(Conversation, Option<UserInfo>)> = vec![(Conversation::Everyone, None)];
         conversations.extend(rooms.iter().map(|r| (Conversation::Room(r.clone()), None)));
-        let peers = dispatch!(self, s => s.peers(user_id).await)?;
+        let peers = dispatch!(self, s => s.queries().peers(user_id).await)?;
         conversations.extend(peers.into_iter().map(|peer| (Conversation::User(peer.user_id.clone()), Some(peer))));
-        let joined_offset = dispatch!(self, s => s.joined_offset(user_id).await)?;
+        let joined_offset = dispatch!(self, s => s.queries().joined_offset(user_id).await)?;
         // All the user's marks in one read; then one count per conversation.
         let marks: std::collections::HashMap<String, i64> =
-            dispatch!(self, s => s.read_marks(user_id).await)?.into_iter().collect();
+            dispatch!(self, s => s.queries().read_marks(user_id).await)?.into_iter().collect();
         let mut counts = Vec::with_capacity(conversations.len());
         for (conversation, peer) in conversations {
             let last_read = marks.get(&conversation_key(&conversation)).copied().unwrap_or(joined_offset);
-            let count = dispatch!(self, s => s.count_unread(user_id, &conversation, last_read).await)?;
+            let count = dispatch!(self, s => s.queries().count_unread(user_id, &conversation, last_read).await)?;
             counts.push(UnreadCount {
                 conversation,
                 count: count.clamp(0, i64::from(u32::MAX)) as u32,
@@ -277,12 +278,12 @@ impl MessageStore {
 
     /// The offset of the latest message (0 when there is none).
     pub async fn latest_offset(&self) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.latest_offset().await)
+        dispatch!(self, s => s.queries().latest_offset().await)
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ping().await)
+        dispatch!(self, s => s.queries().ping().await)
     }
 
     /// Wakes up when another node may have stored messages (PostgreSQL only; `None` for an

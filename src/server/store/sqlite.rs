@@ -9,8 +9,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
-use super::{COLUMNS, INSERT_ROWS, InsertPlan, Inserted, NewMessage, PageOf, Row, StoreError, insert_rows, now_millis};
-use crate::protocol::{ChatMessage, Conversation, UserInfo};
+use super::queries::Queries;
+use super::{COLUMNS, INSERT_ROWS, InsertPlan, Inserted, NewMessage, Row, StoreError, insert_rows, now_millis};
+use crate::protocol::ChatMessage;
 
 /// The embedded store: one SQLite file, one pool for the whole process.
 #[derive(Debug, Clone)]
@@ -67,6 +68,11 @@ impl SqliteStore {
         }
     }
 
+    /// The queries whose SQL both engines share.
+    pub(super) fn queries(&self) -> Queries<'_, Sqlite> {
+        Queries(&self.pool)
+    }
+
     /// See [`MessageStore::after`](super::MessageStore::after).
     pub async fn after(
         &self,
@@ -95,82 +101,6 @@ impl SqliteStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// See [`MessageStore::all_after`](super::MessageStore::all_after).
-    pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?"))
-                .bind(server_offset)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    /// See [`MessageStore::page`](super::MessageStore::page).
-    pub async fn page(&self, of: PageOf<'_>, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
-        let filter = match of {
-            PageOf::Everyone => "room IS NULL AND recipient_id IS NULL",
-            PageOf::Room(_) => "room = ?3",
-            PageOf::Private { .. } => {
-                "((recipient_id = ?3 AND author_id = ?4) OR (recipient_id = ?4 AND author_id = ?3))"
-            }
-        };
-        let sql = format!("SELECT {COLUMNS} FROM messages WHERE {filter} AND id < ?1 ORDER BY id DESC LIMIT ?2");
-        let mut query = sqlx::query_as(&sql).bind(before.unwrap_or(i64::MAX)).bind(limit);
-        match of {
-            PageOf::Everyone => {}
-            PageOf::Room(room) => query = query.bind(room),
-            PageOf::Private { me, peer } => query = query.bind(me).bind(peer),
-        }
-        let mut rows: Vec<Row> = query.fetch_all(&self.pool).await?;
-        rows.reverse();
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    /// See [`MessageStore::user_by_session`](super::MessageStore::user_by_session).
-    pub async fn user_by_session(&self, session_hash: &str) -> Result<Option<UserInfo>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT user_id, nickname FROM users WHERE session_hash = ?")
-                .bind(session_hash)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
-    }
-
-    /// See [`MessageStore::user`](super::MessageStore::user).
-    pub async fn user(&self, user_id: &str) -> Result<Option<UserInfo>, StoreError> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT user_id, nickname FROM users WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|(user_id, nickname)| UserInfo { user_id, nickname }))
-    }
-
-    /// See [`MessageStore::create_user`](super::MessageStore::create_user).
-    pub async fn create_user(&self, user: &UserInfo, session_hash: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO users (user_id, session_hash, nickname, created_at, joined_offset) \
-             VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM messages))",
-        )
-        .bind(&user.user_id)
-        .bind(session_hash)
-        .bind(&user.nickname)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// See [`MessageStore::rename_user`](super::MessageStore::rename_user).
-    pub async fn rename_user(&self, user: &UserInfo) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET nickname = ? WHERE user_id = ?")
-            .bind(&user.nickname)
-            .bind(&user.user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Keeps the highest of the mark and `offset`; returns it.
     pub async fn mark_read(&self, user_id: &str, key: &str, offset: i64) -> Result<i64, StoreError> {
         let (last_read,): (i64,) = sqlx::query_as(
@@ -184,74 +114,6 @@ impl SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(last_read)
-    }
-
-    /// Every mark of `user_id`: (conversation key, last read).
-    pub async fn read_marks(&self, user_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT conversation, last_read FROM read_marks WHERE user_id = ?")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    /// The latest offset when `user_id` arrived (0 for an unknown user).
-    pub async fn joined_offset(&self, user_id: &str) -> Result<i64, StoreError> {
-        let (offset,): (i64,) =
-            sqlx::query_as("SELECT COALESCE((SELECT joined_offset FROM users WHERE user_id = ?), 0)")
-                .bind(user_id)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(offset)
-    }
-
-    /// Everyone `user_id` has a private conversation with, by nickname.
-    pub async fn peers(&self, user_id: &str) -> Result<Vec<UserInfo>, StoreError> {
-        let peers: Vec<(String, String)> = sqlx::query_as(
-            "SELECT u.user_id, u.nickname FROM users u WHERE u.user_id IN ( \
-                SELECT CASE WHEN author_id = ?1 THEN recipient_id ELSE author_id END FROM messages \
-                WHERE recipient_id IS NOT NULL AND (author_id = ?1 OR recipient_id = ?1)) ORDER BY u.nickname",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(peers.into_iter().map(|(user_id, nickname)| UserInfo { user_id, nickname }).collect())
-    }
-
-    /// Messages from others after `last_read` in `conversation`, for `user_id`.
-    pub async fn count_unread(
-        &self,
-        user_id: &str,
-        conversation: &Conversation,
-        last_read: i64,
-    ) -> Result<i64, StoreError> {
-        let filter = match conversation {
-            Conversation::Everyone => "room IS NULL AND recipient_id IS NULL",
-            Conversation::Room(_) => "room = ?3",
-            Conversation::User(_) => "recipient_id = ?2 AND author_id = ?3",
-        };
-        let sql = format!(
-            "SELECT COUNT(*) FROM messages WHERE {filter} AND id > ?1 AND (author_id IS NULL OR author_id <> ?2)"
-        );
-        let mut query = sqlx::query_as(&sql).bind(last_read).bind(user_id);
-        match conversation {
-            Conversation::Everyone => {}
-            Conversation::Room(key) | Conversation::User(key) => query = query.bind(key),
-        }
-        let (count,): (i64,) = query.fetch_one(&self.pool).await?;
-        Ok(count)
-    }
-
-    /// The offset of the latest message (0 when there is none).
-    pub async fn latest_offset(&self) -> Result<i64, StoreError> {
-        let (latest,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM messages").fetch_one(&self.pool).await?;
-        Ok(latest)
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 
     /// Waits for queries in flight, then closes every connection.
