@@ -31,9 +31,7 @@ const HASH_LEN: usize = 22;
 pub fn routes<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    Router::new()
-        .nest_service(&format!("/{}", options.site_pkg_dir), files)
-        .layer(middleware::from_fn(cache_headers))
+    Router::new().nest_service(&format!("/{}", options.site_pkg_dir), files).layer(middleware::from_fn(cache_headers))
 }
 
 /// Adds `Cache-Control` (by name) and `Vary: Accept-Encoding` to what `ServeDir` answers.

@@ -49,7 +49,10 @@ async fn page<A: Adapter>(
         (Some(room), _) => PageOf::Room(room),
         (None, Some(peer)) => {
             if !is_id(peer) {
-                return Err(AckError { code: AckErrorCode::InvalidArguments, message: "a user id has 32 hex digits".into() });
+                return Err(AckError {
+                    code: AckErrorCode::InvalidArguments,
+                    message: "a user id has 32 hex digits".into(),
+                });
             }
             let me = me.as_ref().ok_or_else(|| AckError {
                 code: AckErrorCode::NoSession,

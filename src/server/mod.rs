@@ -164,7 +164,13 @@ pub async fn serve(
     let store = MessageStore::open(&config.chat.database_url).await?;
     let (writer, writer_task) = writer::Writer::new(store.clone(), store.latest_offset().await?);
     let presence = presence::Registry::new(std::time::Duration::from_millis(config.chat.presence_grace_ms));
-    let mut state = AppState { store: store.clone(), writer, config: config.chat.clone(), presence, announcer: rooms::Announcer::default() };
+    let mut state = AppState {
+        store: store.clone(),
+        writer,
+        config: config.chat.clone(),
+        presence,
+        announcer: rooms::Announcer::default(),
+    };
     let Some(redis_url) = config.chat.redis_url.clone() else {
         let health = cluster::Health::new(store.clone(), None);
         let admin = admin::Admin::from_config(&config.chat);

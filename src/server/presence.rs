@@ -12,8 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::socket::Sid;
 
@@ -68,10 +68,11 @@ impl Registry {
         let Some(user) = users::current(socket) else { return };
         let rooms: BTreeSet<String> = rooms::joined(socket).into_iter().collect();
         let mut inner = self.lock();
-        let entry = inner
-            .users
-            .entry(user.user_id.clone())
-            .or_insert_with(|| Entry { user: user.clone(), sockets: HashMap::new(), leaving: None });
+        let entry = inner.users.entry(user.user_id.clone()).or_insert_with(|| Entry {
+            user: user.clone(),
+            sockets: HashMap::new(),
+            leaving: None,
+        });
         entry.user = user;
         entry.leaving = None;
         entry.sockets.insert(socket.id, rooms);
@@ -118,7 +119,10 @@ impl Registry {
     /// now offline.
     fn expire(&self, user_id: &str, number: u64) -> bool {
         let mut inner = self.lock();
-        let gone = inner.users.get(user_id).is_some_and(|e| e.sockets.is_empty() && e.leaving.as_ref().is_some_and(|(n, _)| *n == number));
+        let gone = inner
+            .users
+            .get(user_id)
+            .is_some_and(|e| e.sockets.is_empty() && e.leaving.as_ref().is_some_and(|(n, _)| *n == number));
         if gone {
             inner.users.remove(user_id);
         }

@@ -61,7 +61,8 @@ impl Nodes {
         let mut id = [0u8; 8];
         // Without randomness (never on a server), the process id and clock still differ per node.
         if getrandom::fill(&mut id).is_err() {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
             id = ((nanos as u64) ^ u64::from(std::process::id())).to_le_bytes();
         }
         Arc::new(Self {

@@ -12,8 +12,8 @@ use std::pin::Pin;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 
-use super::{outgoing, rooms, users};
 use super::store::{MessageStore, StoreError};
+use super::{outgoing, rooms, users};
 use crate::protocol::{ChatMessage, events};
 
 /// A boxed future, as a trait object's async method returns it.

@@ -9,8 +9,8 @@ use tracing::info;
 
 use super::admin::hooks::observed;
 use super::limits::guarded;
-use super::routes::{Route, route};
 use super::outgoing;
+use super::routes::{Route, route};
 use crate::protocol::tutorial::{
     REQUEST_STATUS, REQUEST2_STATUS, RttMeasured, TutorialStatus, UnhandledEvent, Withholding,
 };

@@ -11,7 +11,10 @@ use crate::protocol::user::is_id;
 use crate::protocol::{AckError, AckErrorCode, AckReply, Conversation, ReadMark, UnreadCount, UserInfo, events};
 
 fn no_session() -> AckError {
-    AckError { code: AckErrorCode::NoSession, message: "choose a nickname first: unread counts belong to a user".into() }
+    AckError {
+        code: AckErrorCode::NoSession,
+        message: "choose a nickname first: unread counts belong to a user".into(),
+    }
 }
 
 fn unavailable(e: &dyn std::fmt::Display) -> AckError {
@@ -62,7 +65,8 @@ async fn mark_read<A: Adapter>(
     })?;
     let user: UserInfo = users::current(socket).ok_or_else(no_session)?;
     let conversation = valid_conversation(mark.conversation)?;
-    let offset = state.store.mark_read(&user.user_id, &conversation, mark.offset.max(0)).await.map_err(|e| unavailable(&e))?;
+    let offset =
+        state.store.mark_read(&user.user_id, &conversation, mark.offset.max(0)).await.map_err(|e| unavailable(&e))?;
     Ok(ReadMark { conversation, offset })
 }
 

@@ -8,8 +8,8 @@
 //! tab of both users.
 
 use sha2::{Digest, Sha256};
-use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::{info, warn};
 
@@ -114,7 +114,8 @@ async fn set_nickname<A: Adapter>(
             Ok(Identity { session_id, user })
         }
         None => {
-            let (session_id, user_id) = (new_id().map_err(|e| unavailable(&e))?, new_id().map_err(|e| unavailable(&e))?);
+            let (session_id, user_id) =
+                (new_id().map_err(|e| unavailable(&e))?, new_id().map_err(|e| unavailable(&e))?);
             let user = UserInfo { user_id, nickname: name };
             state.store.create_user(&user, &session_hash(&session_id)).await.map_err(|e| unavailable(&e))?;
             info!(user = %user.user_id, "new user");

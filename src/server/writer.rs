@@ -336,7 +336,13 @@ impl WriterTask {
     /// Sends `socket` what was delivered live after `after`, on its own task and at its
     /// pace, then lets it go live through the writer (which may hand it back here if it is
     /// still behind). Ends when the socket is gone.
-    fn catch_up_later(&self, socket: Box<dyn ChatSocket>, mut after: i64, rooms: Vec<String>, done: oneshot::Sender<()>) {
+    fn catch_up_later(
+        &self,
+        socket: Box<dyn ChatSocket>,
+        mut after: i64,
+        rooms: Vec<String>,
+        done: oneshot::Sender<()>,
+    ) {
         let store = self.store.clone();
         let again = self.retries.clone();
         let until = self.broadcast_up_to.load(Ordering::Acquire);

@@ -132,8 +132,10 @@ fn people_on_other_nodes_are_online_until_their_node_dies() {
         }
 
         let _: JoinedRoom = bob.request(events::ROOM_JOIN, &"rust").await.unwrap();
-        ada.event(events::PRESENCE, |p: &Presence| p.users.iter().any(|u| u.user.nickname == "Bob" && u.rooms == ["rust"]))
-            .await;
+        ada.event(events::PRESENCE, |p: &Presence| {
+            p.users.iter().any(|u| u.user.nickname == "Bob" && u.rooms == ["rust"])
+        })
+        .await;
         // Ada's second tab, on node 2, in another room: one Ada, in both rooms.
         let auth = HandshakeAuth { session_id: Some(ada_id.session_id.clone()), ..HandshakeAuth::default() };
         let ada_2 = Client::connect(&two, Some(&auth)).await;

@@ -1,8 +1,8 @@
 //! Who is who: sessions and nicknames, private messages, unread counts, presence.
 
 use socket_chat::protocol::{
-    AckErrorCode, ChatMessage, Conversation, HandshakeAuth, HistoryPage, HistoryRequest, Identity, Presence,
-    ReadMark, SentMessage, SessionState, Target, UnreadCount, UserInfo, events,
+    AckErrorCode, ChatMessage, Conversation, HandshakeAuth, HistoryPage, HistoryRequest, Identity, Presence, ReadMark,
+    SentMessage, SessionState, Target, UnreadCount, UserInfo, events,
 };
 use socketio_browser::NoArgs;
 
@@ -39,7 +39,10 @@ fn a_nickname_makes_a_session_that_later_connections_are_known_by() {
         assert_eq!(state.user, Some(ada.user.clone()));
         // A rename keeps the session and reaches everyone.
         let renamed: Identity = again.request(events::USER_NICKNAME, &"Ada L").await.unwrap();
-        assert_eq!((renamed.session_id.as_str(), renamed.user.user_id.as_str()), (ada.session_id.as_str(), ada.user.user_id.as_str()));
+        assert_eq!(
+            (renamed.session_id.as_str(), renamed.user.user_id.as_str()),
+            (ada.session_id.as_str(), ada.user.user_id.as_str())
+        );
         anonymous.event(events::USER_RENAMED, |u: &UserInfo| u.nickname == "Ada L").await;
         // Bad names are refused with a reason; a made-up session is nobody.
         let refused = again.request::<_, Identity>(events::USER_NICKNAME, &"<script>").await.unwrap_err();
@@ -131,16 +134,21 @@ fn unread_counts_follow_the_read_marks_on_every_tab() {
         let (bob, bob_1) = sign_up(&server, "Bob").await;
         let bob_2 = as_user(&server, &bob).await;
         for i in 0..3 {
-            let _: SentMessage = ada_tab.request(events::CHAT_MESSAGE, &(format!("all {i}"), format!("a-{i}"))).await.unwrap();
+            let _: SentMessage =
+                ada_tab.request(events::CHAT_MESSAGE, &(format!("all {i}"), format!("a-{i}"))).await.unwrap();
         }
         let private = Target::user(&bob.user.user_id);
         let last: SentMessage = ada_tab.request(events::CHAT_MESSAGE, &("psst", "a-p", private)).await.unwrap();
-        let count = |counts: &[UnreadCount], c: &Conversation| counts.iter().find(|u| u.conversation == *c).map(|u| u.count);
+        let count =
+            |counts: &[UnreadCount], c: &Conversation| counts.iter().find(|u| u.conversation == *c).map(|u| u.count);
         let with_ada = Conversation::User(ada.user.user_id.clone());
         let counts: Vec<UnreadCount> = bob_1.request(events::UNREAD_LIST, &NoArgs).await.unwrap();
         assert_eq!(count(&counts, &Conversation::Everyone), Some(3));
         assert_eq!(count(&counts, &with_ada), Some(1));
-        assert_eq!(counts.iter().find(|u| u.conversation == with_ada).and_then(|u| u.peer.clone()), Some(ada.user.clone()));
+        assert_eq!(
+            counts.iter().find(|u| u.conversation == with_ada).and_then(|u| u.peer.clone()),
+            Some(ada.user.clone())
+        );
         // Ada's own messages are not unread for her.
         let counts: Vec<UnreadCount> = ada_tab.request(events::UNREAD_LIST, &NoArgs).await.unwrap();
         assert_eq!(count(&counts, &Conversation::Everyone), Some(0));

@@ -198,7 +198,8 @@ impl Report {
             });
         }
         for conns in self.idle_counts() {
-            let kb_of = |s: &ServerReport| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb);
+            let kb_of =
+                |s: &ServerReport| s.idle_kb_per_connection.iter().find(|(n, _)| *n == conns).map(|(_, kb)| *kb);
             let kb = |i: usize| get(i).and_then(kb_of);
             rows.push(Row {
                 label: format!("memory per idle connection, {conns} connections"),
@@ -350,9 +351,11 @@ impl Report {
             })
             .collect();
         if !fixed.is_empty() {
-            out.push_str("
+            out.push_str(
+                "
 fixed-rate steps (server CPU per delivery; CPU seconds: server / load generator)
-");
+",
+            );
         }
         for (name, what, step) in fixed {
             let _ = writeln!(
@@ -525,9 +528,13 @@ mod tests {
             ..ServerReport::default()
         };
         let table = Report { servers: vec![ours, theirs], ..Report::default() }.table();
-        let cpu = table.lines().find(|l| l.starts_with("server CPU per delivery, 1000 receivers, 50 msg/s")).expect("{table}");
+        let cpu = table
+            .lines()
+            .find(|l| l.starts_with("server CPU per delivery, 1000 receivers, 50 msg/s"))
+            .expect("{table}");
         assert!(cpu.contains(" 5.0 ") && cpu.contains("12.5") && cpu.contains("2.50x"), "{cpu}");
-        let p99 = table.lines().find(|l| l.starts_with("p99 at official's best rate, 1000 receivers")).expect("{table}");
+        let p99 =
+            table.lines().find(|l| l.starts_with("p99 at official's best rate, 1000 receivers")).expect("{table}");
         assert!(p99.contains("3.0") && p99.contains("12.0") && p99.contains("4.00x"), "{p99}");
     }
 

@@ -142,7 +142,8 @@ pub fn encode(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8], mask: [u8; 4]) 
 /// frame.
 pub fn decode_masked(buf: &mut [u8]) -> Result<Option<Header>, ClientFrameError> {
     let [first, second, ..] = *buf else { return Ok(None) };
-    let opcode = Opcode::from_bits(first & 0x0F).ok_or(ClientFrameError::Wire(WireError::ReservedOpcode(first & 0x0F)))?;
+    let opcode =
+        Opcode::from_bits(first & 0x0F).ok_or(ClientFrameError::Wire(WireError::ReservedOpcode(first & 0x0F)))?;
     if second & 0x80 == 0 {
         return Err(ClientFrameError::Unmasked);
     }

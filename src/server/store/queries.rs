@@ -28,8 +28,7 @@ where
     /// See [`MessageStore::all_after`](super::MessageStore::all_after).
     pub async fn all_after(&self, server_offset: i64, limit: u32) -> Result<Vec<ChatMessage>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE id > $1 ORDER BY id LIMIT $2");
-        let rows: Vec<Row> =
-            sqlx::query_as(&sql).bind(server_offset).bind(i64::from(limit)).fetch_all(self.0).await?;
+        let rows: Vec<Row> = sqlx::query_as(&sql).bind(server_offset).bind(i64::from(limit)).fetch_all(self.0).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
