@@ -62,10 +62,6 @@ pub struct Message {
 }
 
 type Reply = oneshot::Sender<Result<SentMessage, String>>;
-/// A batch and what committing it gave.
-type Committed = (Vec<(Message, Reply)>, Result<Vec<Inserted>, StoreError>);
-/// A batch being committed.
-type Committing = std::pin::Pin<Box<dyn std::future::Future<Output = Committed> + Send>>;
 
 enum Command {
     Store {
@@ -172,97 +168,68 @@ impl Writer {
 
 impl WriterTask {
     /// Runs until every [`Writer`] is dropped.
-    ///
-    /// A pipeline of two: while one batch commits, the writer answers and broadcasts the one
-    /// before it and gathers the next. Commits still happen one after the other (offsets grow
-    /// with them) and batches are delivered in commit order, so the order every socket sees
-    /// is unchanged; the database and the broadcasting simply no longer wait for each other.
     pub async fn run<A: Adapter>(mut self, io: SocketIo<A>) {
         let feed = self.store.feed().await;
         let shared = feed.is_some();
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut committing: Option<Committing> = None;
-        let mut waiting: Vec<(Message, Reply)> = Vec::new();
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
-            tokio::select! {
-                // The commit in flight first (the next batch starts with it), then senders:
-                // a delivery poll must not keep them waiting.
+            let first = tokio::select! {
+                // Senders first: a delivery poll must not keep them waiting.
                 biased;
-                committed = async { committing.as_mut().expect("guarded by the branch's condition").await },
-                    if committing.is_some() =>
-                {
-                    committing = (!waiting.is_empty()).then(|| self.start_commit(std::mem::take(&mut waiting)));
-                    self.finish(&io, committed).await;
+                command = self.commands.recv() => match command {
+                    Some(command) => command,
+                    None => break,
+                },
+                () = changed(feed.as_ref()), if shared => {
+                    self.deliver_new(&io).await;
+                    continue;
                 }
-                // A full batch waiting: senders wait too (back-pressure).
-                command = self.commands.recv(), if waiting.len() < MAX_BATCH => {
-                    let Some(first) = command else { break };
-                    let mut command = Some(first);
-                    while let Some(next) = command {
-                        match next {
-                            Command::Store { message, reply } => waiting.push((message, reply)),
-                            Command::GoLive { socket, after, rooms, done, attempt } => {
-                                // Stores queued before it are committed and broadcast first.
-                                self.settle(&io, &mut committing, &mut waiting).await;
-                                self.go_live(socket, after, rooms, done, attempt).await;
-                            }
-                        }
-                        command = if waiting.len() < MAX_BATCH { self.commands.try_recv().ok() } else { None };
-                    }
-                    if committing.is_none() && !waiting.is_empty() {
-                        committing = Some(self.start_commit(std::mem::take(&mut waiting)));
-                    }
+                _ = poll.tick(), if shared => {
+                    self.deliver_new(&io).await;
+                    continue;
                 }
-                () = changed(feed.as_ref()), if shared => self.deliver_new(&io).await,
-                _ = poll.tick(), if shared => self.deliver_new(&io).await,
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match self.commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
             }
+            let mut stores = Vec::new();
+            for command in batch.drain(..) {
+                match command {
+                    Command::Store { message, reply } => stores.push((message, reply)),
+                    Command::GoLive { socket, after, rooms, done, attempt } => {
+                        // Stores queued before it are committed and broadcast first.
+                        self.commit(&io, std::mem::take(&mut stores)).await;
+                        self.go_live(socket, after, rooms, done, attempt).await;
+                    }
+                }
+            }
+            self.commit(&io, stores).await;
         }
-        self.settle(&io, &mut committing, &mut waiting).await;
         debug!("writer stopped");
     }
 
-    /// Starts committing `stores` in one transaction; the database works on it while the
-    /// writer goes on.
-    fn start_commit(&self, stores: Vec<(Message, Reply)>) -> Committing {
-        let store = self.store.clone();
-        Box::pin(async move {
-            let messages: Vec<NewMessage<'_>> = stores
-                .iter()
-                .map(|(m, _)| NewMessage {
-                    content: &m.content,
-                    client_offset: m.client_offset.as_deref(),
-                    room: m.room.as_deref(),
-                    except: m.except.as_deref(),
-                    author: m.author.as_ref(),
-                    recipient: m.recipient.as_deref(),
-                })
-                .collect();
-            let result = store.insert_many(&messages).await;
-            (stores, result)
-        })
-    }
-
-    /// Commits and delivers everything accepted so far: the batch in flight, then the
-    /// waiting one.
-    async fn settle<A: Adapter>(
-        &self,
-        io: &SocketIo<A>,
-        committing: &mut Option<Committing>,
-        waiting: &mut Vec<(Message, Reply)>,
-    ) {
-        if let Some(commit) = committing.take() {
-            self.finish(io, commit.await).await;
+    async fn commit<A: Adapter>(&self, io: &SocketIo<A>, stores: Vec<(Message, Reply)>) {
+        if stores.is_empty() {
+            return;
         }
-        if !waiting.is_empty() {
-            let committed = self.start_commit(std::mem::take(waiting)).await;
-            self.finish(io, committed).await;
-        }
-    }
-
-    /// Answers the senders of a committed batch and broadcasts what is new in it.
-    async fn finish<A: Adapter>(&self, io: &SocketIo<A>, (stores, result): Committed) {
-        let results = match result {
+        let messages: Vec<NewMessage<'_>> = stores
+            .iter()
+            .map(|(m, _)| NewMessage {
+                content: &m.content,
+                client_offset: m.client_offset.as_deref(),
+                room: m.room.as_deref(),
+                except: m.except.as_deref(),
+                author: m.author.as_ref(),
+                recipient: m.recipient.as_deref(),
+            })
+            .collect();
+        let results = match self.store.insert_many(&messages).await {
             Ok(results) => results,
             Err(e) => return fail(stores, &e),
         };
