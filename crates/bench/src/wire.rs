@@ -99,22 +99,22 @@ pub fn decode(buf: &[u8]) -> Result<Option<Header>, WireError> {
     if second & 0x80 != 0 {
         return Err(WireError::MaskedByServer);
     }
-    let (len, start) = match second & 0x7F {
-        126 => match buf.get(2..4) {
-            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
-            None => return Ok(None),
-        },
-        127 => match buf.get(2..10) {
-            Some(b) => (u64::from_be_bytes(b.try_into().expect("8 bytes")), 10),
-            None => return Ok(None),
-        },
-        short => (u64::from(short), 2),
-    };
+    let Some((len, start)) = payload_length(buf, second) else { return Ok(None) };
     if len > MAX_FRAME {
         return Err(WireError::TooLarge(len));
     }
     let header = Header { opcode, fin: first & 0x80 != 0, payload_start: start, payload_len: len as usize };
     Ok((buf.len() >= header.frame_len()).then_some(header))
+}
+
+/// A frame's payload length and where the bytes after it start (RFC 6455 §5.2), from its
+/// second byte and the extended length that follows; `None` while `buf` does not hold it yet.
+fn payload_length(buf: &[u8], second: u8) -> Option<(u64, usize)> {
+    match second & 0x7F {
+        126 => buf.get(2..4).map(|b| (u64::from(u16::from_be_bytes([b[0], b[1]])), 4)),
+        127 => buf.get(2..10).map(|b| (u64::from_be_bytes(b.try_into().expect("8 bytes")), 10)),
+        short => Some((u64::from(short), 2)),
+    }
 }
 
 /// Appends one complete client frame (masked with `mask`, as RFC 6455 requires of
@@ -147,17 +147,7 @@ pub fn decode_masked(buf: &mut [u8]) -> Result<Option<Header>, ClientFrameError>
     if second & 0x80 == 0 {
         return Err(ClientFrameError::Unmasked);
     }
-    let (len, mask_at) = match second & 0x7F {
-        126 => match buf.get(2..4) {
-            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
-            None => return Ok(None),
-        },
-        127 => match buf.get(2..10) {
-            Some(b) => (u64::from_be_bytes(b.try_into().expect("8 bytes")), 10),
-            None => return Ok(None),
-        },
-        short => (u64::from(short), 2),
-    };
+    let Some((len, mask_at)) = payload_length(buf, second) else { return Ok(None) };
     if len > MAX_FRAME {
         return Err(ClientFrameError::Wire(WireError::TooLarge(len)));
     }
