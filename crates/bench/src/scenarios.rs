@@ -294,13 +294,17 @@ pub async fn catch_up(server: &Server, missed: u64) -> Result<f64> {
     Ok(ms)
 }
 
-/// The release WASM, JS and CSS in `pkg`: (raw bytes, gzip bytes).
+/// The release WASM, JS and CSS that the chat page (`/`) loads from `pkg`: (raw bytes, gzip
+/// bytes). Split chunks (`split_*`, loaded by other pages only) are not counted; the split
+/// loader (`__wasm_split.*.js`) is, as `scripts/page-size.sh` counts them.
 pub fn bundle_size(pkg: &Path) -> Option<(u64, u64)> {
     let mut raw = 0;
     let mut gzip = 0;
     for entry in std::fs::read_dir(pkg).ok()?.flatten() {
         let path = entry.path();
-        if !matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let loaded_by_chat = name.starts_with("socket-chat.") || name.starts_with("__wasm_split.");
+        if !loaded_by_chat || !matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")) {
             continue;
         }
         let bytes = std::fs::read(&path).ok()?;
