@@ -121,17 +121,7 @@ fn payload_length(buf: &[u8], second: u8) -> Option<(u64, usize)> {
 /// clients) carrying `payload` to `out`.
 pub fn encode(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8], mask: [u8; 4]) {
     out.push(0x80 | opcode.bits());
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    push_length(out, 0x80, payload.len());
     out.extend_from_slice(&mask);
     out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
 }
@@ -173,20 +163,26 @@ pub enum ClientFrameError {
     Unmasked,
 }
 
-/// Appends one complete, unmasked server frame carrying `payload` to `out`.
-pub fn encode_unmasked(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8]) {
-    out.push(0x80 | opcode.bits());
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
+/// Appends a frame's second byte (`mask_bit` and the 7-bit length) and its extended payload
+/// length, if any (RFC 6455 §5.2).
+fn push_length(out: &mut Vec<u8>, mask_bit: u8, len: usize) {
+    match len {
+        n if n < 126 => out.push(mask_bit | n as u8),
         n if n <= usize::from(u16::MAX) => {
-            out.push(126);
+            out.push(mask_bit | 126);
             out.extend_from_slice(&(n as u16).to_be_bytes());
         }
         n => {
-            out.push(127);
+            out.push(mask_bit | 127);
             out.extend_from_slice(&(n as u64).to_be_bytes());
         }
     }
+}
+
+/// Appends one complete, unmasked server frame carrying `payload` to `out`.
+pub fn encode_unmasked(out: &mut Vec<u8>, opcode: Opcode, payload: &[u8]) {
+    out.push(0x80 | opcode.bits());
+    push_length(out, 0, payload.len());
     out.extend_from_slice(payload);
 }
 
@@ -197,17 +193,7 @@ mod tests {
     /// A server frame (unmasked).
     fn server_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
         let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n if n < 126 => out.push(n as u8),
-            n if n <= 65_535 => {
-                out.push(126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
+        push_length(&mut out, 0, payload.len());
         out.extend_from_slice(payload);
         out
     }
