@@ -127,17 +127,37 @@ impl SqliteStore {
 }
 
 /// [`SqliteStore::insert_many`] on one connection.
+///
+/// A lone message (what a quiet chat sends: the writer's batch of one) is one auto-committed
+/// `INSERT` rather than `BEGIN`, `INSERT`, `COMMIT`: one command to the SQLite thread
+/// instead of three. It cannot be half done: the statement stores its one row or, for a
+/// client offset stored before, nothing, which the read after it finds.
 async fn insert_batch(
+    connection: &mut SqliteConnection,
+    messages: &[NewMessage<'_>],
+) -> Result<Vec<Inserted>, StoreError> {
+    if let [_] = messages {
+        return insert_and_read(connection, messages).await;
+    }
+    let mut tx = connection.begin().await?;
+    // Before the commit: a batch that does not match is rolled back, not broadcast.
+    let results = insert_and_read(&mut tx, messages).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Inserts `messages` and reads the offsets of those whose client offset was stored before;
+/// one result per message.
+async fn insert_and_read(
     connection: &mut SqliteConnection,
     messages: &[NewMessage<'_>],
 ) -> Result<Vec<Inserted>, StoreError> {
     let sent_at = now_millis();
     let mut plan = InsertPlan::new(messages);
-    let mut tx = connection.begin().await?;
     let mut inserted = Vec::with_capacity(messages.len());
     for chunk in plan.chunks() {
         let mut insert = insert_rows::<Sqlite>(chunk, sent_at);
-        inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *tx).await?);
+        inserted.extend(insert.build_query_as::<(i64, Option<String>)>().fetch_all(&mut *connection).await?);
     }
     plan.inserted(inserted);
     let mut before = Vec::new();
@@ -148,11 +168,8 @@ async fn insert_batch(
             list.push_bind(*key);
         }
         list.push_unseparated(")");
-        before.extend(select.build_query_as::<(i64, String)>().fetch_all(&mut *tx).await?);
+        before.extend(select.build_query_as::<(i64, String)>().fetch_all(&mut *connection).await?);
     }
     plan.stored_before(before);
-    // Before the commit: a batch that does not match is rolled back, not broadcast.
-    let results = plan.results(sent_at)?;
-    tx.commit().await?;
-    Ok(results)
+    plan.results(sent_at)
 }
