@@ -383,18 +383,22 @@ mod tests {
 
     /// The load generator connects, the sender gets its ack, and every socket, the sender
     /// included, gets the message in the official server's shape.
-    #[tokio::test]
-    async fn the_load_generator_chats_through_it() {
+    /// A floor server on a free port, once it accepts connections.
+    async fn started() -> u16 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         tokio::spawn(serve(port));
-        let mut receiver = loop {
-            match RawWs::connect(port, None).await {
-                Ok(ws) => break ws,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        };
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        port
+    }
+
+    #[tokio::test]
+    async fn the_load_generator_chats_through_it() {
+        let port = started().await;
+        let mut receiver = RawWs::connect(port, None).await.unwrap();
         let mut sender = RawWs::connect(port, None).await.unwrap();
         sender.queue_text(crate::load::chat_frame(1, "k-1").as_bytes());
         sender.flush().await.unwrap();
@@ -424,11 +428,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_what_is_not_an_engine_io_websocket() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        tokio::spawn(serve(port));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let port = started().await;
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         stream.write_all(b"GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         let mut response = String::new();
