@@ -179,7 +179,7 @@ pub async fn serve(
         if let Some(admin) = &admin {
             admin.install(&io, false);
         }
-        return run_node(listener, router, io, writer_task, store, health, shutdown).await;
+        return run_node(listener, Node { router, io, writer_task, store, health, admin }, shutdown).await;
     };
     if !store.is_shared() {
         return Err(cluster::RedisError::NeedsSharedStore.into());
@@ -203,23 +203,38 @@ pub async fn serve(
     }
     let presence = tokio::spawn(nodes.run(io.clone(), registry));
     info!("joined the cluster through Redis");
-    let served = run_node(listener, router, io, writer_task, store, health, shutdown).await;
+    let served = run_node(listener, Node { router, io, writer_task, store, health, admin }, shutdown).await;
     // A stopped node stops telling the others who is here: its users go after FORGET_AFTER.
     presence.abort();
     served
 }
 
-/// Serves `router` (Socket.IO on `io`'s adapter) with its writer and health watch.
-async fn run_node<A: Adapter>(
-    listener: TcpListener,
+/// What a node runs, built by [`serve`].
+struct Node<A: Adapter> {
     router: axum::Router,
+    /// Socket.IO, on `A` (local alone, Redis between nodes).
     io: SocketIo<A>,
     writer_task: writer::WriterTask,
     store: MessageStore,
     health: cluster::Health,
+    admin: Option<admin::Admin<A>>,
+}
+
+/// Serves `node` until `shutdown` completes, then stops it in order: sockets closed, the
+/// admin's tasks and the writer ended (what it had queued is stored and answered), the store
+/// closed last. Each of them holds the Socket.IO server, whose state holds them: nothing
+/// would end on its own, and the store cannot close while the writer's `LISTEN`
+/// connection is out.
+async fn run_node<A: Adapter>(
+    listener: TcpListener,
+    node: Node<A>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    tokio::spawn(writer_task.run(io.clone()));
+    let Node { router, io, writer_task, store, health, admin } = node;
+    let (stop_writer, writer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(writer_task.run(io.clone(), async {
+        let _ = writer_stopped.await;
+    }));
     let watch = tokio::spawn(health.watch());
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when it was 0.
@@ -232,6 +247,11 @@ async fn run_node<A: Adapter>(
             io.close().await;
         })
         .await?;
+    if let Some(admin) = admin {
+        admin.stop();
+    }
+    let _ = stop_writer.send(());
+    let _ = writer.await;
     watch.abort();
     store.close().await;
     info!("stopped");

@@ -167,13 +167,17 @@ impl Writer {
 }
 
 impl WriterTask {
-    /// Runs until every [`Writer`] is dropped.
-    pub async fn run<A: Adapter>(mut self, io: SocketIo<A>) {
+    /// Runs until every [`Writer`] is dropped, or `stop` completes: then what is already
+    /// queued is still stored and answered, and nothing more is taken. The store's [`Feed`]
+    /// (a PostgreSQL connection of its own) goes with the task, so the store can close.
+    pub async fn run<A: Adapter>(mut self, io: SocketIo<A>, stop: impl Future<Output = ()>) {
         let feed = self.store.feed().await;
         let shared = feed.is_some();
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut stop = std::pin::pin!(stop);
+        let mut stopping = false;
         loop {
             let first = tokio::select! {
                 // Senders first: a delivery poll must not keep them waiting.
@@ -182,11 +186,17 @@ impl WriterTask {
                     Some(command) => command,
                     None => break,
                 },
-                () = changed(feed.as_ref()), if shared => {
+                () = &mut stop, if !stopping => {
+                    // `recv` gives what is queued, then `None`.
+                    self.commands.close();
+                    stopping = true;
+                    continue;
+                }
+                () = changed(feed.as_ref()), if shared && !stopping => {
                     self.deliver_new(&io).await;
                     continue;
                 }
-                _ = poll.tick(), if shared => {
+                _ = poll.tick(), if shared && !stopping => {
                     self.deliver_new(&io).await;
                     continue;
                 }

@@ -15,11 +15,14 @@ const SHOWN_MS: f64 = 3000.0;
 /// Least time between two notices from this page.
 pub const THROTTLE_MS: f64 = 1500.0;
 
+/// Someone typing: (room, nickname, shown until).
+type Typist = (Option<String>, Option<String>, f64);
+
 /// Who is typing where, and until when.
 #[derive(Clone, Copy)]
 pub struct Typing {
-    /// Socket id → (room, nickname, shown until).
-    others: RwSignal<BTreeMap<String, (Option<String>, Option<String>, f64)>>,
+    /// By socket id.
+    others: RwSignal<BTreeMap<String, Typist>>,
     last_sent: StoredValue<f64>,
     socket: SocketContext,
 }

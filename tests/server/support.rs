@@ -79,13 +79,14 @@ impl TestServer {
         format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.addr)
     }
 
-    /// Stops it and waits until it has (the database is then closed).
+    /// Stops it and waits until it has (the database is then closed): a server that does not
+    /// stop fails the test.
     pub async fn stop(mut self) -> PathBuf {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            let _ = tokio::time::timeout(PATIENCE, task).await.expect("the server stops in time");
         }
         self.database.clone()
     }

@@ -120,7 +120,7 @@ fn private_messages_need_a_sender_and_a_recipient_who_exist() {
         let refused = anonymous.request::<_, SentMessage>(events::CHAT_MESSAGE, &("hi", "x-0", to_bob)).await;
         assert_eq!(refused.unwrap_err().code, AckErrorCode::NoSession);
         let (_ada, ada) = sign_up(&server, "Ada").await;
-        let nobody = Target::user(&"f".repeat(32));
+        let nobody = Target::user("f".repeat(32));
         let refused = ada.request::<_, SentMessage>(events::CHAT_MESSAGE, &("hi", "a-0", nobody)).await;
         assert_eq!(refused.unwrap_err().code, AckErrorCode::UnknownUser);
     });

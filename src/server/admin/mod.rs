@@ -41,7 +41,7 @@ pub mod ui;
 pub mod watch;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
@@ -51,6 +51,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide_core::adapter::DefinedAdapter;
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 use tracing::{debug, info};
 
 use arguments::Arguments;
@@ -95,6 +96,9 @@ struct Inner<A: Adapter> {
     io: OnceLock<SocketIo<A>>,
     /// What is told to the admins, in order (see [`Admin::tell`]); set by [`Admin::install`].
     outbox: OnceLock<mpsc::UnboundedSender<Outgoing<A>>>,
+    /// The tasks [`Admin::install`] started, ended by [`Admin::stop`] (each holds the
+    /// Socket.IO server, which holds the admin: they would otherwise outlive the server).
+    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 /// One thing for the admins, in the order it was told.
@@ -133,6 +137,7 @@ impl<A: Adapter> Admin<A> {
             peers: peers::Peers::default(),
             io: OnceLock::new(),
             outbox: OnceLock::new(),
+            tasks: Mutex::default(),
         })))
     }
 }
@@ -150,12 +155,15 @@ impl<A: Adapter + DefinedAdapter> Admin<A> {
         let _ = self.0.outbox.set(outbox);
         let started =
             io.ns(events::NAMESPACE, namespace::on_connect::<A>.with(commands::register::<A>).with(auth::login::<A>));
-        tokio::spawn(send_in_order(io.clone(), queue));
-        tokio::spawn(stats::run(self.clone()));
-        tokio::spawn(watch::run(self.clone()));
+        let mut tasks = vec![
+            tokio::spawn(send_in_order(io.clone(), queue)).abort_handle(),
+            tokio::spawn(stats::run(self.clone())).abort_handle(),
+            tokio::spawn(watch::run(self.clone())).abort_handle(),
+        ];
         if clustered {
-            tokio::spawn(peers::run(self.clone()));
+            tasks.push(tokio::spawn(peers::run(self.clone())).abort_handle());
         }
+        *self.0.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         info!(
             server_id = %self.0.server_id,
             user = %self.0.user.username,
@@ -165,6 +173,15 @@ impl<A: Adapter + DefinedAdapter> Admin<A> {
             events::NAMESPACE
         );
         Some(started)
+    }
+}
+
+impl<A: Adapter> Admin<A> {
+    /// Ends the statistics, the watch and the look-out (the server is stopping).
+    pub fn stop(&self) {
+        for task in self.0.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            task.abort();
+        }
     }
 }
 

@@ -185,13 +185,17 @@ impl Drop for Feed {
     }
 }
 
+/// Ends when the pool closes: the listener holds one of its connections, which
+/// `PgPool::close` waits for (sqlx's listener answers `PoolClosed` but keeps it).
 async fn listen(pool: PgPool, wake: Arc<Notify>) {
     let mut listener = loop {
         match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => break listener,
+                Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => warn!(error = %e, "cannot LISTEN for new messages; retrying"),
             },
+            Err(sqlx::Error::PoolClosed) => return,
             Err(e) => warn!(error = %e, "cannot LISTEN for new messages; retrying"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -214,6 +218,7 @@ async fn listen(pool: PgPool, wake: Arc<Notify>) {
                 }
                 wake.notify_one();
             }
+            Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
                 if !lost {
                     warn!(error = %e, "cannot LISTEN for new messages; retrying");
