@@ -176,7 +176,7 @@ pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + S
     let addr: SocketAddr = listener.local_addr()?;
     // The same line as the chat's: tests and scripts read it to find the port.
     info!("conformance mode (the Socket.IO protocol test suite's server): listening on http://{addr}");
-    axum::serve(listener, router)
+    axum::serve(super::no_delay(listener), router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down");

@@ -240,7 +240,7 @@ async fn run_node<A: Adapter>(
     // Tests and scripts read this line to find the port when it was 0.
     info!("listening on http://{addr}");
     // With the peer's address in each request (the Admin UI shows it).
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    axum::serve(no_delay(listener), router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down");
@@ -256,6 +256,19 @@ async fn run_node<A: Adapter>(
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// `listener` with Nagle's algorithm off on every connection it accepts (as Node.js's HTTP
+/// server does by default): a real-time server writes small frames, often two in a row (an
+/// acknowledgement, then the broadcast), and the second must not wait for the client's
+/// delayed ACK (40 ms on Linux).
+pub fn no_delay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    })
 }
 
 /// `socket-chat --conformance`: binds the configured address and serves
