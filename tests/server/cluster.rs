@@ -269,8 +269,27 @@ async fn answers_ping(port: u16) -> bool {
     stream.write_all(b"PING\r\n").await.is_ok() && stream.read_exact(&mut reply).await.is_ok() && &reply == b"+PONG\r\n"
 }
 
+/// A free port below the kernel's ephemeral range. The servers of these tests are stopped and
+/// started again on their port; one in that range may meanwhile be given to any outgoing
+/// connection or `bind(0)` of the other tests running beside (it happened: PostgreSQL could
+/// not start again), one below it only to an explicit bind.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let ephemeral: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let low = 20_000.min(ephemeral / 2);
+    let span = u64::from(ephemeral - low);
+    let seed = u64::from(std::process::id()).wrapping_mul(2_654_435_761);
+    for _ in 0..1000 {
+        let port = low + ((seed + NEXT.fetch_add(7919, Ordering::Relaxed)) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {low} and {ephemeral}");
 }
 
 #[test]
@@ -360,7 +379,9 @@ impl OwnPostgres {
         if root {
             command.arg(args[0]);
         }
-        let output = command.args(&args[1..]).output().expect("PostgreSQL's tools run");
+        // Run from a folder the `postgres` user may enter (not the checkout, which may be private).
+        let output =
+            command.args(&args[1..]).current_dir(std::env::temp_dir()).output().expect("PostgreSQL's tools run");
         (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
     }
 
