@@ -86,7 +86,7 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(PATIENCE, task).await.expect("the server stops in time");
+            let _ = within(task).await;
         }
         self.database.clone()
     }

@@ -41,7 +41,7 @@ pub mod ui;
 pub mod watch;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
@@ -98,7 +98,7 @@ struct Inner<A: Adapter> {
     outbox: OnceLock<mpsc::UnboundedSender<Outgoing<A>>>,
     /// The tasks [`Admin::install`] started, ended by [`Admin::stop`] (each holds the
     /// Socket.IO server, which holds the admin: they would otherwise outlive the server).
-    tasks: Mutex<Vec<AbortHandle>>,
+    tasks: OnceLock<Vec<AbortHandle>>,
 }
 
 /// One thing for the admins, in the order it was told.
@@ -137,7 +137,7 @@ impl<A: Adapter> Admin<A> {
             peers: peers::Peers::default(),
             io: OnceLock::new(),
             outbox: OnceLock::new(),
-            tasks: Mutex::default(),
+            tasks: OnceLock::new(),
         })))
     }
 }
@@ -163,7 +163,7 @@ impl<A: Adapter + DefinedAdapter> Admin<A> {
         if clustered {
             tasks.push(tokio::spawn(peers::run(self.clone())).abort_handle());
         }
-        *self.0.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+        let _ = self.0.tasks.set(tasks);
         info!(
             server_id = %self.0.server_id,
             user = %self.0.user.username,
@@ -179,13 +179,11 @@ impl<A: Adapter + DefinedAdapter> Admin<A> {
 impl<A: Adapter> Admin<A> {
     /// Ends the statistics, the watch and the look-out (the server is stopping).
     pub fn stop(&self) {
-        for task in self.0.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for task in self.0.tasks.get().into_iter().flatten() {
             task.abort();
         }
     }
-}
 
-impl<A: Adapter> Admin<A> {
     /// The login sessions (to share them between nodes).
     pub fn sessions(&self) -> &auth::Sessions {
         &self.0.sessions
