@@ -123,7 +123,8 @@ impl FrameCodec {
     /// Create a new frame codec.
     pub(super) fn new(in_buf_len: usize) -> Self {
         Self {
-            in_buffer: BytesMut::with_capacity(in_buf_len),
+            // Allocated by the first read (`read_frame`), not for a connection that may stay idle.
+            in_buffer: BytesMut::new(),
             in_buf_max_read: in_buf_len.max(FrameHeader::MAX_SIZE),
             out_buffer: <_>::default(),
             max_out_buffer_len: usize::MAX,
@@ -189,6 +190,10 @@ impl FrameCodec {
                     // Reserve full message length only once, even for multiple
                     // loops or if WouldBlock errors cause multiple fn calls.
                     self.in_buffer.reserve(len);
+                } else if self.in_buffer.capacity() == 0 {
+                    // Released while idle (`read_in_or_release`) or never allocated: a whole
+                    // read's worth, as `new` used to allocate, not just a header's room.
+                    self.in_buffer.reserve(self.in_buf_max_read);
                 } else {
                     self.in_buffer.reserve(FrameHeader::MAX_SIZE);
                 }
@@ -202,7 +207,7 @@ impl FrameCodec {
             }
 
             // Not enough data in buffer.
-            if self.read_in(stream)? == 0 {
+            if self.read_in_or_release(stream)? == 0 {
                 trace!("no frame received");
                 return Ok(None);
             }
@@ -228,6 +233,20 @@ impl FrameCodec {
         let frame = Frame::from_payload(header, payload.freeze());
         trace!("received frame {frame}");
         Ok(Some(frame))
+    }
+
+    /// [`Self::read_in`], and when the stream has nothing more for now and nothing is
+    /// buffered (no partial frame), the buffer is given back: an idle connection holds no
+    /// read buffer (`read_buffer_size` bytes each), the next read allocates it again.
+    fn read_in_or_release(&mut self, stream: &mut impl Read) -> io::Result<usize> {
+        let read = self.read_in(stream);
+        if self.in_buffer.is_empty()
+            && self.header.is_none()
+            && matches!(&read, Err(e) if e.kind() == IoErrorKind::WouldBlock)
+        {
+            self.in_buffer = BytesMut::new();
+        }
+        read
     }
 
     /// Read into available `in_buffer` capacity.
@@ -319,6 +338,57 @@ mod tests {
 
         let (_, rest) = sock.into_inner();
         assert_eq!(rest, vec![0x99]);
+    }
+
+    /// A stream that hands out its chunks one read at a time, and `WouldBlock` between
+    /// them (as a non-blocking socket does while the peer is quiet).
+    struct Chunks(std::collections::VecDeque<Option<Vec<u8>>>);
+
+    impl std::io::Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.pop_front() {
+                Some(Some(chunk)) => {
+                    buf[..chunk.len()].copy_from_slice(&chunk);
+                    Ok(chunk.len())
+                }
+                Some(None) => Err(std::io::ErrorKind::WouldBlock.into()),
+                None => Ok(0),
+            }
+        }
+    }
+
+    /// The read buffer exists only while bytes are buffered: none before the first read,
+    /// none once everything read has been framed and the stream would block, and a frame cut
+    /// in two by a `WouldBlock` keeps its first half.
+    #[test]
+    fn the_read_buffer_is_released_while_idle() {
+        let mut codec = super::FrameCodec::new(1024);
+        assert_eq!(codec.in_buffer.capacity(), 0, "no buffer before the first read");
+        let mut stream = Chunks(
+            [
+                Some(vec![0x82, 0x03, 0x01, 0x02, 0x03]),
+                None,
+                Some(vec![0x82, 0x02, 0x04]),
+                None,
+                Some(vec![0x05]),
+                None,
+            ]
+            .into(),
+        );
+        let frame = codec.read_frame(&mut stream, None, false, true).unwrap().unwrap();
+        assert_eq!(frame.into_payload(), &[0x01, 0x02, 0x03][..]);
+        let idle = codec.read_frame(&mut stream, None, false, true).unwrap_err();
+        assert!(matches!(idle, Error::Io(ref e) if e.kind() == std::io::ErrorKind::WouldBlock));
+        assert_eq!(codec.in_buffer.capacity(), 0, "released while idle");
+        // Half a frame, then the stream blocks: the half is kept.
+        assert!(codec.read_frame(&mut stream, None, false, true).is_err());
+        assert!(codec.in_buffer.capacity() >= 1000, "a whole read's worth, not a header's");
+        assert_eq!(
+            codec.read_frame(&mut stream, None, false, true).unwrap().unwrap().into_payload(),
+            &[0x04, 0x05][..]
+        );
+        assert!(codec.read_frame(&mut stream, None, false, true).is_err());
+        assert_eq!(codec.in_buffer.capacity(), 0, "released again");
     }
 
     #[test]
