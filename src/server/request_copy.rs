@@ -6,53 +6,108 @@
 //! extension. engineioxide keeps each socket's request parts for the socket's whole life,
 //! and with them that whole buffer: measured with
 //! heaptrack, about 16 KB per idle connection, more than half of what one costs. Copying
-//! the few hundred bytes the parts really hold lets hyper's buffer go after the upgrade.
+//! the few hundred bytes the parts really hold lets hyper's buffer go after the upgrade;
+//! they are copied into one block, not one per header. For the same reason the request
+//! keeps only the extensions that are read after the handshake.
 //! No library does this (it is a consequence of two libraries' choices), hence by hand.
 
+use std::net::SocketAddr;
+use std::ops::Range;
+
 use axum::body::Body;
-use axum::extract::OriginalUri;
-use axum::http::{HeaderMap, HeaderValue, Request, Uri};
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderMap, HeaderValue, Request, Uri};
+use bytes::{Bytes, BytesMut};
+
+use super::admin::hooks::ClientId;
 
 /// The path Socket.IO is served on (socketioxide's default).
 const SOCKET_IO_PATH: &str = "/socket.io";
 
 /// An axum `map_request` middleware: copies the URI and header values of Socket.IO requests
-/// out of hyper's read buffer; other requests pass untouched.
+/// out of hyper's read buffer, and keeps only the extensions the server reads later; other
+/// requests pass untouched.
 pub async fn own_socket_io_request(mut request: Request<Body>) -> Request<Body> {
     if request.uri().path().starts_with(SOCKET_IO_PATH) {
-        *request.uri_mut() = copied_uri(request.uri());
-        // axum's router keeps the URI it received in an extension, which would hold the
-        // buffer just the same.
-        if let Some(OriginalUri(original)) = request.extensions_mut().get_mut::<OriginalUri>() {
-            *original = copied_uri(original);
-        }
+        let uri = request.uri().to_string();
         let headers = std::mem::take(request.headers_mut());
-        *request.headers_mut() = copied_headers(&headers);
+        let mut copy = Copy::with_capacity(uri.len() + headers.values().map(|v| v.len()).sum::<usize>());
+        let uri_at = copy.put(uri.as_bytes());
+        let value_at: Vec<_> = headers.values().map(|value| copy.put(value.as_bytes())).collect();
+        let copy = copy.done();
+
+        *request.uri_mut() = copy.uri(uri_at).unwrap_or_else(|| request.uri().clone());
+        let mut copied = HeaderMap::with_capacity(headers.len());
+        for ((name, value), at) in headers.iter().zip(value_at) {
+            let mut owned = copy.header_value(at).unwrap_or_else(|| value.clone());
+            owned.set_sensitive(value.is_sensitive());
+            copied.append(name.clone(), owned);
+        }
+        *request.headers_mut() = copied;
+        *request.extensions_mut() = kept_extensions(request.extensions_mut());
     }
     request
 }
 
-/// The same URI in its own allocation.
-fn copied_uri(uri: &Uri) -> Uri {
-    // Re-parsing what was a valid URI cannot fail; keep the original if it ever did.
-    Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+/// What a socket's request keeps of its extensions: hyper's upgrade (engineioxide takes it to
+/// make the WebSocket), the peer's address (rate limits per IP, the Admin UI) and the Admin
+/// UI's connection id ([`ClientId`], set by a middleware outside this one). The rest (axum's
+/// `OriginalUri` and URL parameters) nothing reads after the handshake, and each is a boxed
+/// value in a map held as long as the connection. A new extension that socket handlers
+/// read must be kept here.
+fn kept_extensions(extensions: &mut Extensions) -> Extensions {
+    let mut kept = Extensions::new();
+    if let Some(upgrade) = extensions.remove::<hyper::upgrade::OnUpgrade>() {
+        kept.insert(upgrade);
+    }
+    if let Some(peer) = extensions.remove::<ConnectInfo<SocketAddr>>() {
+        kept.insert(peer);
+    }
+    if let Some(id) = extensions.remove::<ClientId>() {
+        kept.insert(id);
+    }
+    kept
 }
 
-/// The same headers (names, values, order, sensitivity), values in their own allocations.
-fn copied_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut copy = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut owned = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        owned.set_sensitive(value.is_sensitive());
-        copy.append(name.clone(), owned);
+/// The texts of one request (its URIs and header values) side by side in one allocation:
+/// one small block per connection instead of one per header.
+struct Copy(BytesMut);
+
+impl Copy {
+    fn with_capacity(len: usize) -> Self {
+        Self(BytesMut::with_capacity(len))
     }
-    copy
+
+    /// Appends `text`; returns where it is.
+    fn put(&mut self, text: &[u8]) -> Range<usize> {
+        let start = self.0.len();
+        self.0.extend_from_slice(text);
+        start..self.0.len()
+    }
+
+    fn done(self) -> Copied {
+        Copied(self.0.freeze())
+    }
+}
+
+struct Copied(Bytes);
+
+impl Copied {
+    /// The URI copied at `at`. Re-parsing what was a valid URI cannot fail: `None` if it did.
+    fn uri(&self, at: Range<usize>) -> Option<Uri> {
+        Uri::from_maybe_shared(self.0.slice(at)).ok()
+    }
+
+    /// The header value copied at `at` (it was valid: `None` cannot happen).
+    fn header_value(&self, at: Range<usize>) -> Option<HeaderValue> {
+        HeaderValue::from_maybe_shared(self.0.slice(at)).ok()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
+    use axum::extract::OriginalUri;
 
     /// A request whose URI and header values are slices of one buffer, as hyper makes them.
     fn parsed_like_hyper(buffer: &Bytes) -> Request<Body> {
@@ -68,6 +123,8 @@ mod tests {
         request.headers_mut().append("cookie", HeaderValue::from_static("b=2"));
         let original = OriginalUri(request.uri().clone());
         request.extensions_mut().insert(original);
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 7], 5000))));
+        request.extensions_mut().insert(ClientId("c1".into()));
         request
     }
 
@@ -85,9 +142,19 @@ mod tests {
         assert_eq!(request.headers()["sec-websocket-key"], "abc==");
         let cookies: Vec<_> = request.headers().get_all("cookie").iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
-        assert_eq!(request.extensions().get::<OriginalUri>().unwrap().0, "/socket.io/?EIO=4&transport=websocket");
+        // ...with the extensions read later, and only those (axum's `OriginalUri` held the
+        // buffer too: copying it was the other way).
+        let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().unwrap();
+        assert_eq!(peer.to_string(), "192.0.2.7:5000");
+        assert_eq!(&*request.extensions().get::<ClientId>().unwrap().0, "c1");
+        assert!(request.extensions().get::<OriginalUri>().is_none());
         // ...that no longer points into the buffer.
         assert!(buffer.is_unique(), "the request still holds the read buffer");
+        // The copies share one block: the URI and the last header value are 5 bytes apart
+        // and more in it ("abc==", then the cookies).
+        let uri = request.uri().path_and_query().unwrap().as_str().as_ptr() as usize;
+        let last_cookie = cookies[1].as_bytes().as_ptr() as usize;
+        assert_eq!(last_cookie - uri, "/socket.io/?EIO=4&transport=websocket".len() + "abc==".len() + "a=1".len());
     }
 
     #[tokio::test]

@@ -7,7 +7,9 @@
 //! costs a few words; it grows with what is queued and gives memory back once drained.
 //!
 //! The API mirrors the subset of `tokio::sync::mpsc` that the crate uses (same error types),
-//! so the transports read the same as before.
+//! so the transports read the same as before. Beside the queue, a slot holds the latest item
+//! sent with [`Sender::replace_latest`] (the socket's volatile packets), outside the bound and
+//! the order: a `tokio::sync::watch` channel of its own cost every socket 520 bytes more.
 
 use std::{
     collections::VecDeque,
@@ -39,6 +41,8 @@ struct State<T> {
     closed: bool,
     /// The receiver waiting for a packet.
     rx_waker: Option<Waker>,
+    /// The latest item given to [`Sender::replace_latest`], not yet taken.
+    latest: Option<T>,
 }
 
 struct Shared<T> {
@@ -66,6 +70,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             reserved: 0,
             closed: false,
             rx_waker: None,
+            latest: None,
         }),
         capacity,
         senders: AtomicUsize::new(1),
@@ -140,13 +145,22 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Wakes the receiver if it is waiting, with nothing queued: for a sender that put
-    /// something where the receiver looks when it is woken (the socket's volatile slot).
-    pub(crate) fn wake_receiver(&self) {
-        let waker = self.shared.lock().rx_waker.take();
+    /// Puts `item` in the slot beside the queue, in place of one not yet taken, and wakes
+    /// the receiver ([`Receiver::take_latest`]); gives it back when the queue is closed.
+    pub(crate) fn replace_latest(&self, item: T) -> Result<(), T> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(item);
+        }
+        let replaced = state.latest.replace(item);
+        let waker = state.rx_waker.take();
+        drop(state);
+        // Dropped outside the lock: an item may own anything.
+        drop(replaced);
         if let Some(waker) = waker {
             waker.wake();
         }
+        Ok(())
     }
 
     /// Whether the receiver has closed the queue.
@@ -248,6 +262,13 @@ impl<T> Receiver<T> {
             slot => *slot = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+
+    /// Takes the item of [`Sender::replace_latest`], if any. A receiver that looks here after
+    /// [`Receiver::poll_recv`] returned `Pending` misses nothing: an item put here later
+    /// wakes it.
+    pub(crate) fn take_latest(&mut self) -> Option<T> {
+        self.shared.lock().latest.take()
     }
 
     /// Closes the queue: senders fail from now on; what is queued can still be received.
@@ -361,6 +382,31 @@ mod tests {
             .expect("closed resolves");
         assert!(tx.send(9).await.is_err());
         assert_eq!(receiver.await.unwrap(), vec![0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn the_latest_slot_keeps_one_item_and_wakes_the_receiver() {
+        let (tx, mut rx) = channel::<u8>(1);
+        tx.try_send(1).unwrap();
+        // Outside the bound: the queue is full, the slot still takes an item, then another.
+        assert_eq!(tx.replace_latest(2), Ok(()));
+        assert_eq!(tx.replace_latest(3), Ok(()));
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.take_latest(), Some(3));
+        assert_eq!(rx.take_latest(), None);
+
+        let waiting = tokio::spawn(async move {
+            poll_fn(|cx| match rx.poll_recv(cx) {
+                Poll::Pending => rx.take_latest().map_or(Poll::Pending, Poll::Ready),
+                Poll::Ready(_) => Poll::Ready(0),
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        tx.replace_latest(4).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+        assert_eq!(got.expect("the receiver is woken").unwrap(), 4);
+        assert_eq!(tx.replace_latest(5), Err(5), "the receiver is gone: the queue is closed");
     }
 
     #[tokio::test]

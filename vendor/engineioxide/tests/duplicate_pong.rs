@@ -113,3 +113,30 @@ async fn heartbeat_still_times_out_without_a_new_pong() {
         .unwrap();
     assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
 }
+
+/// A client that answers every ping stays connected, however many intervals pass: each pong
+/// reaches the heartbeat job.
+#[tokio::test]
+async fn websocket_pongs_keep_the_session_alive() {
+    use futures_util::StreamExt;
+    let (disconnect_tx, mut disconnect_rx) = mpsc::unbounded_channel();
+    let config = EngineIoConfig::builder()
+        .ping_interval(Duration::from_millis(50))
+        .ping_timeout(Duration::from_millis(50))
+        .build();
+    let mut svc = EngineIoService::with_config(Arc::new(MyHandler { disconnect_tx }), config);
+    let mut ws = create_ws_connection(&mut svc).await;
+    let mut pings = 0;
+    let answering = async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg == Message::text("2") {
+                pings += 1;
+                ws.send(Message::text("3")).await.unwrap();
+            }
+        }
+    };
+    let ended = tokio::time::timeout(Duration::from_millis(600), answering).await;
+    assert!(ended.is_err(), "the server closed a client that answered every ping");
+    assert!(pings >= 5, "pings every 50 ms: {pings} in 600 ms");
+    assert!(disconnect_rx.try_recv().is_err());
+}
