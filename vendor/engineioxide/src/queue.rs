@@ -41,8 +41,10 @@ struct State<T> {
     closed: bool,
     /// The receiver waiting for a packet.
     rx_waker: Option<Waker>,
-    /// The latest item given to [`Sender::replace_latest`], not yet taken.
-    latest: Option<T>,
+    /// The latest item given to [`Sender::replace_latest`], not yet taken. Boxed: it is
+    /// rarely used (volatile packets), and a `PacketBuf` inline (168 bytes) would be held by
+    /// every socket.
+    latest: Option<Box<T>>,
 }
 
 struct Shared<T> {
@@ -148,9 +150,10 @@ impl<T> Sender<T> {
     /// Puts `item` in the slot beside the queue, in place of one not yet taken, and wakes
     /// the receiver ([`Receiver::take_latest`]); gives it back when the queue is closed.
     pub(crate) fn replace_latest(&self, item: T) -> Result<(), T> {
+        let item = Box::new(item);
         let mut state = self.shared.lock();
         if state.closed {
-            return Err(item);
+            return Err(*item);
         }
         let replaced = state.latest.replace(item);
         let waker = state.rx_waker.take();
@@ -268,7 +271,7 @@ impl<T> Receiver<T> {
     /// [`Receiver::poll_recv`] returned `Pending` misses nothing: an item put here later
     /// wakes it.
     pub(crate) fn take_latest(&mut self) -> Option<T> {
-        self.shared.lock().latest.take()
+        self.shared.lock().latest.take().map(|item| *item)
     }
 
     /// Closes the queue: senders fail from now on; what is queued can still be received.

@@ -155,7 +155,9 @@ impl Permit<'_> {
 pub(crate) struct InternalRx {
     /// What is queued, and beside it the latest volatile packets ([`Receiver::take_latest`]).
     pub buffered_rx: Receiver<PacketBuf>,
-    pub peeked_packet: Option<PacketBuf>,
+    /// Boxed: only a polling request that ran out of room leaves one, and a `PacketBuf`
+    /// (168 bytes) would otherwise be held by every socket.
+    pub peeked_packet: Option<Box<PacketBuf>>,
 }
 
 impl InternalRx {
@@ -339,14 +341,24 @@ where
         // The first ping goes one interval after the handshake, as engine.io's `schedulePing`
         // sends it (`tokio::time::interval` would tick at once): a client reads the open
         // packet, then its CONNECT answer, not a ping in between (patch 7, PATCHES.md).
-        let mut interval_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        interval_tick.tick().await;
+        //
+        // One timer, reset in turn to the next ping and to the pong's deadline, held in this
+        // future: an `Interval` (a boxed timer) and a `timeout` (a timer of its own) cost every
+        // connection about 170 bytes more (patch 10). Pings keep their schedule, one every
+        // `interval` from the first, as the interval's ticks did; a ping that is late (its
+        // time passed while waiting for a pong) goes at once.
+        let mut next_ping = tokio::time::Instant::now() + interval;
+        let timer = tokio::time::sleep_until(next_ping);
+        tokio::pin!(timer);
+        timer.as_mut().await;
         // Some clients send the pong packet in first. If that happens, we should consume it.
         self.pong.notified().now_or_never();
         loop {
             // If we are currently upgrading we should pause the heartbeat process
             if self.is_upgrading() {
-                interval_tick.tick().await;
+                next_ping += interval;
+                timer.as_mut().reset(next_ping);
+                timer.as_mut().await;
                 continue;
             }
 
@@ -360,14 +372,20 @@ where
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "waiting for pong");
 
-            tokio::time::timeout(timeout, self.pong.notified())
-                .await
-                .map_err(|_| Error::HeartbeatTimeout)?;
+            timer.as_mut().reset(tokio::time::Instant::now() + timeout);
+            tokio::select! {
+                // A pong that came in time wins over a deadline reached in the same poll.
+                biased;
+                _ = self.pong.notified() => {}
+                _ = timer.as_mut() => return Err(Error::HeartbeatTimeout),
+            }
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "pong received");
 
-            interval_tick.tick().await;
+            next_ping += interval;
+            timer.as_mut().reset(next_ping);
+            timer.as_mut().await;
         }
     }
 
