@@ -31,7 +31,7 @@ pub async fn own_socket_io_request(mut request: Request<Body>) -> Request<Body> 
     if request.uri().path().starts_with(SOCKET_IO_PATH) {
         let uri = request.uri().to_string();
         let headers = std::mem::take(request.headers_mut());
-        let mut copy = Copy::with_capacity(uri.len() + headers.values().map(|v| v.len()).sum::<usize>());
+        let mut copy = Texts::with_capacity(uri.len() + headers.values().map(|v| v.len()).sum::<usize>());
         let uri_at = copy.put(uri.as_bytes());
         let value_at: Vec<_> = headers.values().map(|value| copy.put(value.as_bytes())).collect();
         let copy = copy.done();
@@ -69,11 +69,11 @@ fn kept_extensions(extensions: &mut Extensions) -> Extensions {
     kept
 }
 
-/// The texts of one request (its URIs and header values) side by side in one allocation:
+/// The texts of one request (its URI and header values) side by side in one allocation:
 /// one small block per connection instead of one per header.
-struct Copy(BytesMut);
+struct Texts(BytesMut);
 
-impl Copy {
+impl Texts {
     fn with_capacity(len: usize) -> Self {
         Self(BytesMut::with_capacity(len))
     }
@@ -90,6 +90,7 @@ impl Copy {
     }
 }
 
+/// [`Texts`] once written: the URI and header values are slices of it.
 struct Copied(Bytes);
 
 impl Copied {
