@@ -267,11 +267,31 @@ impl<T> Receiver<T> {
         Poll::Pending
     }
 
-    /// Takes the item of [`Sender::replace_latest`], if any. A receiver that looks here after
-    /// [`Receiver::poll_recv`] returned `Pending` misses nothing: an item put here later
-    /// wakes it.
+    /// Takes the item of [`Sender::replace_latest`], if any.
+    #[allow(dead_code)] // The transports poll (`poll_recv_or_latest`); tests take.
     pub(crate) fn take_latest(&mut self) -> Option<T> {
         self.shared.lock().latest.take().map(|item| *item)
+    }
+
+    /// Polls for the next queued item or, when none is queued, the item of
+    /// [`Sender::replace_latest`]: `Ok` for a queued one (`None` once closed and empty),
+    /// `Err` for the latest. One lock for both, on the path of every packet sent.
+    pub(crate) fn poll_recv_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, T>> {
+        let mut state = self.shared.lock();
+        if let Some(item) = self.pop(&mut state) {
+            return Poll::Ready(Ok(Some(item)));
+        }
+        if let Some(latest) = state.latest.take() {
+            return Poll::Ready(Err(*latest));
+        }
+        if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(Ok(None));
+        }
+        match &mut state.rx_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Closes the queue: senders fail from now on; what is queued can still be received.
@@ -399,11 +419,7 @@ mod tests {
         assert_eq!(rx.take_latest(), None);
 
         let waiting = tokio::spawn(async move {
-            poll_fn(|cx| match rx.poll_recv(cx) {
-                Poll::Pending => rx.take_latest().map_or(Poll::Pending, Poll::Ready),
-                Poll::Ready(_) => Poll::Ready(0),
-            })
-            .await
+            poll_fn(|cx| rx.poll_recv_or_latest(cx).map(|next| next.err().unwrap_or(0))).await
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         tx.replace_latest(4).unwrap();

@@ -245,12 +245,7 @@ mod rx_stream {
         type Item = T;
 
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            match self.rx.poll_recv(cx) {
-                // The waker is registered before the slot is looked at: a volatile packet
-                // put there in between wakes this stream.
-                Poll::Pending => self.rx.take_latest().map_or(Poll::Pending, |v| Poll::Ready(Some(v))),
-                ready => ready,
-            }
+            self.rx.poll_recv_or_latest(cx).map(|next| next.unwrap_or_else(Some))
         }
     }
 }

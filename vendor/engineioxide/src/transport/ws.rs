@@ -251,12 +251,12 @@ where
 
         loop {
             // What is queued, or else the latest volatile packets, kept beside the queue whose
-            // waker is woken for both (`Socket::send_volatile`). The waker is registered before
-            // the volatile slot is looked at, so a volatile packet sent in between still wakes
-            // the task.
-            let outgoing = std::future::poll_fn(|cx| match buffered_rx.poll_recv(cx) {
-                Poll::Ready(packets) => Poll::Ready(Outgoing::Packets(packets)),
-                Poll::Pending => buffered_rx.take_latest().map_or(Poll::Pending, |packets| Poll::Ready(Outgoing::Volatile(packets))),
+            // waker is woken for both (`Socket::send_volatile`); one lock takes either.
+            let outgoing = std::future::poll_fn(|cx| {
+                buffered_rx.poll_recv_or_latest(cx).map(|next| match next {
+                    Ok(packets) => Outgoing::Packets(packets),
+                    Err(volatile) => Outgoing::Volatile(volatile),
+                })
             });
             // Not biased: a client reading slowly must not keep its own frames (its pongs) unread,
             // and a client writing fast must not keep its packets unsent.
