@@ -49,17 +49,14 @@ pub mod ui;
 /// The `/lab` page's code is a chunk loaded on demand (`ui::lab::LabRoute`, `cargo leptos
 /// build --split`). The page hydrates synchronously (`hydrate_body`): with `erase_components`
 /// every component is an `AnyView`, which our tachys patch hydrates synchronously
-/// (`any_view_sync_hydration`, vendor/tachys/PATCHES.md), so even under `hydrate_lazy` the
-/// router could not wait there for the chunk (it panics: "lazy routes not supported with
-/// hydrate_body()"). So on `/lab` the chunk is loaded first, then the page hydrates, the
-/// route's code already there. `/` never loads it.
+/// (`any_view_sync_hydration`, vendor/tachys/PATCHES.md), so nothing can wait for the chunk
+/// while hydrating. So on `/lab` the chunk is loaded first, then the page hydrates, the
+/// page's code already there (`LabRoute::view_now`). `/` never loads it.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
-    // The route `ui::App` gives `lab::LabRoute` (a trailing slash matches it too).
-    if path.trim_end_matches('/') == "/lab" {
+    if ui::page::Page::current() == ui::page::Page::Lab {
         // The executor `spawn_local` needs: `hydrate_body` would set it up, but only later.
         _ = any_spawner::Executor::init_wasm_bindgen();
         leptos::task::spawn_local(async {

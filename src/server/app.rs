@@ -9,7 +9,8 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::get;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
+use leptos_router::{Method, SsrMode};
 use socketioxide::adapter::Adapter;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::{ParserConfig, SocketIo, SocketIoBuilder};
@@ -20,7 +21,22 @@ use super::admin::{self, Admin, hooks};
 use super::cluster::Health;
 use super::tutorial_page::{self, client_files};
 use super::{AppState, assets, chat, lab, limits, origin, request_copy, security_headers};
-use crate::ui::{App, shell};
+use crate::ui::page::Page;
+use crate::ui::shell;
+
+/// The pages for leptos_axum (with the server functions it registers beside them): the app
+/// picks its page from the path itself (src/ui/page.rs), so there is no `<Router>` to list
+/// them. The chat waits for its history (`SsrMode::Async`: all of it in the first response);
+/// any other path is the fallback's 404 page.
+fn page_routes() -> Vec<AxumRouteListing> {
+    Page::ROUTES
+        .iter()
+        .map(|&(path, blocking)| {
+            let mode = if blocking { SsrMode::Async } else { SsrMode::OutOfOrder };
+            AxumRouteListing::new(path.to_owned(), mode, [Method::Get], Vec::new())
+        })
+        .collect()
+}
 
 /// Bytes each WebSocket reads at a time. Chat frames are small; socketioxide's 4 KiB default
 /// is kept per connection for its whole life, idle or not.
@@ -83,7 +99,7 @@ pub fn router<A: Adapter + DefinedAdapter>(
     let client_files = client_files::ClientFiles::open(&state.config.socket_io_client_dir);
     let admin_ui = admin::ui::routes(&state.config.admin_ui_dir, admin.is_some());
 
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context_state = state.clone();
     let router = Router::new()
         .route("/healthz", get(move || health.clone().respond()))

@@ -27,7 +27,7 @@ use socketio_browser::{Payload, use_socket};
 #[component]
 pub fn ChatPage() -> impl IntoView {
     // Against another server (`?server=`), none of our history: its own comes by replay.
-    let elsewhere = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("server").is_some());
+    let elsewhere = super::other_server().is_some();
     let history = Resource::new_blocking(
         || (),
         move |()| async move {

@@ -3,7 +3,6 @@
 //! official Node.js one in our tests); by default, the page's own.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use leptos_router::{LazyRoute, lazy_route};
 
 /// One step of the scenario, as shown.
@@ -82,6 +81,23 @@ impl Step {
 /// server renders it as any other route.
 pub struct LabRoute;
 
+impl LabRoute {
+    /// The page's view, now. In the browser its chunk must be loaded already (`hydrate` in
+    /// src/lib.rs awaits [`LazyRoute::preload`] before hydrating `/lab`); then its lazy view
+    /// is ready at the first poll, as on the server, where nothing is split off.
+    pub fn view_now() -> AnyView {
+        use std::task::{Context, Poll, Waker};
+        let mut view = std::pin::pin!(<Self as LazyRoute>::view(Self::data()));
+        match view.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(view) => view,
+            Poll::Pending => {
+                leptos::logging::error!("the /lab page's code is not loaded yet");
+                ().into_any()
+            }
+        }
+    }
+}
+
 #[lazy_route]
 impl LazyRoute for LabRoute {
     fn data() -> Self {
@@ -96,7 +112,6 @@ impl LazyRoute for LabRoute {
 /// The scenario page.
 #[component]
 pub fn LabPage() -> impl IntoView {
-    let query = use_query_map();
     let steps = RwSignal::new(
         Step::ALL
             .iter()
@@ -104,7 +119,7 @@ pub fn LabPage() -> impl IntoView {
             .collect::<Vec<_>>(),
     );
     Effect::new(move |_| {
-        let server = query.with_untracked(|q| q.get("server"));
+        let server = super::other_server();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(scenario::run(server, steps));
         #[cfg(not(feature = "hydrate"))]

@@ -14,6 +14,7 @@
 //! - [`typing`]: "someone is typing", a broadcast to everyone but the sender.
 //! - [`history`]: the server function that renders the latest messages with the page.
 //! - [`lab`]: our client runs the tutorial's features against a server, step by step.
+//! - [`page`]: which page the address shows (our two pages' router) and its query.
 
 pub mod acks;
 pub mod chat;
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod lab;
 pub mod messages;
 pub mod outbox;
+pub mod page;
 pub mod people;
 pub mod rooms;
 pub mod state;
@@ -36,9 +38,9 @@ pub mod unread;
 pub mod visibility;
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, SsrMode, path};
+use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
+
+use page::Page;
 
 use socketio_browser::{SocketOptions, provide_socket};
 
@@ -46,6 +48,9 @@ use socketio_browser::{SocketOptions, provide_socket};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy(&options);
+    // For `HashedStylesheet` and `MetaTags`, here in the head only: nothing in the body uses
+    // leptos_meta, so the WASM does not carry it.
+    provide_meta_context();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -53,6 +58,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <title>{visibility::TITLE}</title>
                 // Before the first paint: the theme the reader chose (src/ui/theme.rs).
                 <script src="/theme.js"></script>
                 <AutoReload options=options.clone() />
@@ -79,11 +85,7 @@ fn set_content_security_policy(options: &LeptosOptions) {
         return;
     };
     // `/?server=URL` and `/lab?server=URL` talk to another server.
-    let other_server = use_context::<axum::http::request::Parts>().and_then(|parts| {
-        let query = parts.uri.query()?;
-        let server = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "server")?.1.into_owned();
-        matches!(parts.uri.path(), "/" | "/lab").then_some(server)
-    });
+    let other_server = (Page::current() != Page::NotFound).then(other_server).flatten();
     // `cargo leptos watch`'s live reload (the AutoReload script) connects to its own port.
     let reload = std::env::var("LEPTOS_WATCH")
         .is_ok()
@@ -94,22 +96,16 @@ fn set_content_security_policy(options: &LeptosOptions) {
     }
 }
 
-/// The app: one socket for every panel, and the routes.
+/// The app: one socket for every panel, and the page the address names ([`page`]).
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     provide_socket(browser_socket_options);
-    view! {
-        <Title text="socket-chat" />
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                // Async: the whole page, history included, is in the first HTML response.
-                <Route path=path!("") view=chat::ChatPage ssr=SsrMode::Async />
-                // Lazy: its code is a chunk of its own that `/` never loads (`lab::LabRoute`).
-                <Route path=path!("lab") view={Lazy::<lab::LabRoute>::new()} />
-            </Routes>
-        </Router>
-    }
+    let page = match Page::current() {
+        Page::Chat => view! { <chat::ChatPage /> }.into_any(),
+        Page::Lab => lab::LabRoute::view_now(),
+        Page::NotFound => view! { <p class="not-found">"Page not found."</p> }.into_any(),
+    };
+    page
 }
 
 /// Connects to the server that served the page, or to the one `?server=http://host:port`
@@ -133,10 +129,8 @@ fn browser_socket_options() -> Option<SocketOptions> {
 
 /// The page address's `server` query parameter: the Socket.IO server to talk to instead of
 /// the page's own.
-#[cfg(feature = "hydrate")]
 pub fn other_server() -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("server").filter(|s| !s.is_empty())
+    page::query("server")
 }
 
 /// Milliseconds since the Unix epoch (0 while rendering on the server, where nothing is timed).

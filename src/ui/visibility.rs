@@ -2,7 +2,6 @@
 //! tab's title counting what arrived while they could not.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// The page's visibility and what arrived while hidden. `Copy`: signals.
 #[derive(Clone, Copy)]
@@ -48,12 +47,25 @@ pub fn use_visibility() -> Visibility {
 }
 
 /// The tab's title: `(3) socket-chat` when 3 messages arrived while the tab was hidden.
+///
+/// Set on `document.title` by an effect (the server's page has the plain title in its head):
+/// leptos_meta's `<Title>` did the same through its own machinery in the WASM.
 #[component]
 pub fn TabTitle() -> impl IntoView {
     let visibility = use_visibility();
-    let text = move || match visibility.missed.get() {
-        0 => "socket-chat".to_owned(),
-        n => format!("({n}) socket-chat"),
-    };
-    view! { <Title text /> }
+    Effect::new(move |_| {
+        let title = match visibility.missed.get() {
+            0 => TITLE.to_owned(),
+            n => format!("({n}) {TITLE}"),
+        };
+        #[cfg(feature = "hydrate")]
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&title);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = title;
+    });
 }
+
+/// The site's name, the page's title.
+pub const TITLE: &str = "socket-chat";

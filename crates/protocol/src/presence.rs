@@ -16,13 +16,32 @@ pub struct Presence {
 }
 
 /// A user online, and the chat rooms any of their sockets is in.
+///
+/// Read through [`OnlineUserWire`], not with serde's `flatten` (which buffers the object in
+/// its `Content` first: a second decoder in the browser's WASM).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "OnlineUserWire")]
 pub struct OnlineUser {
     /// Who.
     #[serde(flatten)]
     pub user: UserInfo,
     /// Their rooms, by name.
     pub rooms: Vec<String>,
+}
+
+/// [`OnlineUser`] as it is on the wire: `{ "userId", "nickname", "rooms" }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OnlineUserWire {
+    user_id: String,
+    nickname: String,
+    rooms: Vec<String>,
+}
+
+impl From<OnlineUserWire> for OnlineUser {
+    fn from(OnlineUserWire { user_id, nickname, rooms }: OnlineUserWire) -> Self {
+        Self { user: UserInfo { user_id, nickname }, rooms }
+    }
 }
 
 /// What changed between two snapshots, for the conversation's notices.
@@ -84,6 +103,18 @@ mod tests {
             user: UserInfo { user_id: id.into(), nickname: id.to_uppercase() },
             rooms: rooms.iter().map(|r| r.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn an_online_user_is_flat_on_the_wire() {
+        let presence = Presence { users: vec![user("a", &["rust", "go"])] };
+        let wire = serde_json::to_string(&presence).unwrap();
+        assert_eq!(wire, r#"{"users":[{"userId":"a","nickname":"A","rooms":["rust","go"]}]}"#);
+        assert_eq!(serde_json::from_str::<Presence>(&wire).unwrap(), presence);
+        // Each field is required, in any order.
+        let reordered = r#"{"users":[{"rooms":[],"nickname":"A","userId":"a"}]}"#;
+        assert_eq!(serde_json::from_str::<Presence>(reordered).unwrap(), Presence { users: vec![user("a", &[])] });
+        assert!(serde_json::from_str::<Presence>(r#"{"users":[{"userId":"a","nickname":"A"}]}"#).is_err());
     }
 
     #[test]

@@ -26,14 +26,32 @@ pub struct UserInfo {
 
 /// What the owner of a session learns about it: `{ "sessionId", "userId", "nickname" }`.
 /// Only ever sent to that session's own sockets.
+///
+/// Read through [`IdentityWire`]: serde's `flatten` would buffer the object in its `Content`
+/// first, a second decoder in the browser's WASM for one flat object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "IdentityWire")]
 pub struct Identity {
     /// The secret to give back in the handshake auth.
     pub session_id: String,
     /// The public part.
     #[serde(flatten)]
     pub user: UserInfo,
+}
+
+/// [`Identity`] as it is on the wire.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityWire {
+    session_id: String,
+    user_id: String,
+    nickname: String,
+}
+
+impl From<IdentityWire> for Identity {
+    fn from(IdentityWire { session_id, user_id, nickname }: IdentityWire) -> Self {
+        Self { session_id, user: UserInfo { user_id, nickname } }
+    }
 }
 
 /// `session`, sent to a socket right after it connects: who the server takes it for.

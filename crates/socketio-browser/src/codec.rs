@@ -110,15 +110,16 @@ fn connect_error(body: &str) -> Result<Packet, ParseError> {
         None => ("/", body),
     };
     #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Reason {
-        Object { message: String },
-        Text(String),
+    struct Reason {
+        message: String,
     }
-    let message = match serde_json::from_str::<Reason>(json) {
-        Ok(Reason::Object { message } | Reason::Text(message)) => message,
-        Err(_) if json.is_empty() => String::new(),
-        Err(_) => return Err(ParseError::InvalidData),
+    // Two plain reads, not serde's `untagged` enum (which buffers the value first: more code).
+    let message = if json.is_empty() {
+        String::new()
+    } else if json.starts_with('"') {
+        serde_json::from_str::<String>(json).map_err(|_| ParseError::InvalidData)?
+    } else {
+        serde_json::from_str::<Reason>(json).map_err(|_| ParseError::InvalidData)?.message
     };
     Ok(Packet::connect_error(ns.to_owned(), message))
 }
