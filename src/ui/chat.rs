@@ -28,12 +28,9 @@ use socketio_browser::{Payload, use_socket};
 pub fn ChatPage() -> impl IntoView {
     // Against another server (`?server=`), none of our history: its own comes by replay.
     let elsewhere = super::other_server().is_some();
-    let history = Resource::new_blocking(
-        || (),
-        move |()| async move {
-            if elsewhere { Ok(HistoryPage { messages: Vec::new(), complete: true }) } else { latest_messages().await }
-        },
-    );
+    let history = OnceResource::new_blocking(async move {
+        if elsewhere { Ok(HistoryPage { messages: Vec::new(), complete: true }) } else { latest_messages().await }
+    });
     let chat = ChatState::provide();
     let socket = use_socket();
     let acks = AckLog::provide();

@@ -424,7 +424,19 @@ impl Core {
         options: EmitOptions,
         now: f64,
     ) -> Result<(Option<i64>, Vec<Output>), ParserError> {
-        let value = codec::event_value(event, args)?;
+        Ok(self.emit_value(event, codec::event_value(event, args)?, options, now))
+    }
+
+    /// [`Core::emit`] of arguments already encoded (`[event, ...args]`). Not generic: one copy
+    /// in the WASM, where each argument type would otherwise compile its own (only the
+    /// encoding is per type).
+    pub fn emit_value(
+        &mut self,
+        event: &str,
+        value: Value,
+        options: EmitOptions,
+        now: f64,
+    ) -> (Option<i64>, Vec<Output>) {
         let mut out = Vec::new();
         if let Some(retries) = options.retries.or(self.delivery.retries)
             && !options.volatile
@@ -441,10 +453,10 @@ impl Core {
                 in_flight: None,
             });
             self.drain_queue(now, &mut out);
-            return Ok((options.ack.then_some(id), out));
+            return (options.ack.then_some(id), out);
         }
         if options.volatile && !self.connected() {
-            return Ok((None, out));
+            return (None, out);
         }
         let mut packet = Packet::event(self.namespace.clone(), value);
         let ack_id = options.ack.then(|| {
@@ -459,7 +471,7 @@ impl Core {
         } else {
             self.buffer.push_back((event.to_owned(), packet));
         }
-        Ok((ack_id, out))
+        (ack_id, out)
     }
 
     /// Answers an event the server sent with an ack id.

@@ -10,9 +10,10 @@ use std::rc::{Rc, Weak};
 use std::future::Future;
 
 use super::backoff::Backoff;
-use super::codec::ParserError;
+use super::codec::{self, ParserError};
 use super::core::{AckTimeout, Core, Delivery, DisconnectReason, EmitOptions, Output, Payload};
 use super::engine::Frame;
+use socketioxide_core::Value;
 
 /// An open (or opening) transport.
 pub trait Transport {
@@ -503,13 +504,18 @@ impl Socket {
         options: EmitOptions,
         callback: Option<AckCallback>,
     ) -> Result<(), ParserError> {
+        self.emit_value_with(event, codec::event_value(event, args)?, options, callback);
+        Ok(())
+    }
+
+    /// The part of an emit that does not depend on the arguments' type: one copy in the WASM.
+    fn emit_value_with(&self, event: &str, value: Value, options: EmitOptions, callback: Option<AckCallback>) {
         let now = self.inner().env.now();
-        let (id, out) = self.inner().core.borrow_mut().emit(event, args, options, now)?;
+        let (id, out) = self.inner().core.borrow_mut().emit_value(event, value, options, now);
         if let (Some(id), Some(callback)) = (id, callback) {
             self.inner().acks.borrow_mut().insert(id, callback);
         }
         self.run(out);
-        Ok(())
     }
 
     fn set_state(&self, state: ConnectionState) {
