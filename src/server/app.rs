@@ -1,4 +1,4 @@
-//! The axum router: Leptos pages and server functions, the page's files (`/pkg`, see
+//! The axum router: the Leptos pages, the page's files (`/pkg`, see
 //! [`assets`](super::assets)), other static assets, `/healthz`, the
 //! tutorial's own page and the Admin UI, and Socket.IO as the outermost layer on the same
 //! port (only the official client's files are answered before it).
@@ -24,9 +24,8 @@ use super::{AppState, assets, chat, lab, limits, origin, request_copy, security_
 use crate::ui::page::Page;
 use crate::ui::shell;
 
-/// The pages for leptos_axum (with the server functions it registers beside them): the app
-/// picks its page from the path itself (src/ui/page.rs), so there is no `<Router>` to list
-/// them. The chat waits for its history (`SsrMode::Async`: all of it in the first response);
+/// The pages for leptos_axum: the app picks its page from the path itself (src/ui/page.rs),
+/// so there is no `<Router>` to list them. The chat waits for its history (`SsrMode::Async`: all of it in the first response);
 /// any other path is the fallback's 404 page.
 fn page_routes() -> Vec<AxumRouteListing> {
     Page::ROUTES

@@ -64,7 +64,7 @@ use tracing::{error, info};
 use config::{ChatConfig, Cli, Config};
 use store::MessageStore;
 
-/// What every handler and server function can reach.
+/// What every handler, and the page while the server renders it, can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The messages, for reads.

@@ -12,7 +12,7 @@
 //! - [`event_log`]: every event in and out, with its ack.
 //! - [`status`]: the connection badge and the connect / disconnect toggle.
 //! - [`typing`]: "someone is typing", a broadcast to everyone but the sender.
-//! - [`history`]: the server function that renders the latest messages with the page.
+//! - [`history`]: the latest messages, read while the server renders the page (they come with it).
 //! - [`lab`]: our client runs the tutorial's features against a server, step by step.
 //! - [`page`]: which page the address shows (our two pages' router) and its query.
 
