@@ -97,6 +97,8 @@ pub fn router<A: Adapter + DefinedAdapter>(
     let allowed_origins = origin::AllowedOrigins::new(&state.config.allowed_origins);
     let client_files = client_files::ClientFiles::open(&state.config.socket_io_client_dir);
     let admin_ui = admin::ui::routes(&state.config.admin_ui_dir, admin.is_some());
+    // The Admin UI shows each socket's handshake headers; without it nothing reads most of them.
+    let kept_headers = if admin.is_some() { request_copy::KeptHeaders::All } else { request_copy::KeptHeaders::Read };
 
     let routes = page_routes();
     let context_state = state.clone();
@@ -121,7 +123,7 @@ pub fn router<A: Adapter + DefinedAdapter>(
         // Before it: `/socket.io/socket.io.js` and its siblings (GET and HEAD of those names only).
         .layer(middleware::from_fn_with_state(client_files, client_files::serve))
         // Outside it: Socket.IO requests stop pointing into hyper's read buffer.
-        .layer(middleware::map_request(request_copy::own_socket_io_request));
+        .layer(middleware::map_request_with_state(kept_headers, request_copy::own_socket_io_request));
     // With an admin: each Engine.IO connection gets an id (the Admin UI groups sockets by it).
     let router = match admin {
         Some(_) => router.layer(middleware::map_request(hooks::tag_request)),

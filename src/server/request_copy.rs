@@ -8,15 +8,16 @@
 //! heaptrack, about 16 KB per idle connection, more than half of what one costs. Copying
 //! the few hundred bytes the parts really hold lets hyper's buffer go after the upgrade;
 //! they are copied into one block, not one per header. For the same reason the request
-//! keeps only the extensions that are read after the handshake.
+//! keeps only the extensions that are read after the handshake, and, unless the Admin UI
+//! (which shows them) is on, only the headers that are read ([`KeptHeaders`]).
 //! No library does this (it is a consequence of two libraries' choices), hence by hand.
 
 use std::net::SocketAddr;
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Extensions, HeaderMap, HeaderValue, Request, Uri};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, Request, Uri, header};
 use bytes::{Bytes, BytesMut};
 
 use super::admin::hooks::ClientId;
@@ -24,13 +25,47 @@ use super::admin::hooks::ClientId;
 /// The path Socket.IO is served on (socketioxide's default).
 const SOCKET_IO_PATH: &str = "/socket.io";
 
-/// An axum `map_request` middleware: copies the URI and header values of Socket.IO requests
-/// out of hyper's read buffer, and keeps only the extensions the server reads later; other
-/// requests pass untouched.
-pub async fn own_socket_io_request(mut request: Request<Body>) -> Request<Body> {
+/// The path of Engine.IO's requests (socketioxide's default); the official client's files
+/// are beside it (`/socket.io/socket.io.js`), and their requests keep every header.
+const ENGINE_IO_PATH: &str = "/socket.io/";
+
+/// Which headers an Engine.IO request keeps: engineioxide keeps the first request of each
+/// connection (its "handshake") for the connection's whole life, and each header is an entry
+/// in its map for all that time (about 100 bytes with its share of the map).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptHeaders {
+    /// Every header: the Admin UI shows each socket's handshake headers.
+    All,
+    /// Only the headers read after this middleware: the origin check reads `Origin` and
+    /// `Host` (src/server/origin.rs), engineioxide `Sec-WebSocket-Key` to accept a
+    /// WebSocket and `Content-Type` of a polling POST. Nothing reads the others later.
+    Read,
+}
+
+impl KeptHeaders {
+    /// The headers read when the Admin UI is off ([`KeptHeaders::Read`]).
+    const READ: [HeaderName; 4] = [header::ORIGIN, header::HOST, header::SEC_WEBSOCKET_KEY, header::CONTENT_TYPE];
+
+    fn keeps(self, path: &str, name: &HeaderName) -> bool {
+        self == Self::All || path != ENGINE_IO_PATH || Self::READ.contains(name)
+    }
+}
+
+/// An axum middleware (`map_request_with_state`): copies the URI and header values of
+/// Socket.IO requests out of hyper's read buffer, keeping only the extensions the server
+/// reads later and the headers `kept` says; other requests pass untouched.
+pub async fn own_socket_io_request(State(kept): State<KeptHeaders>, mut request: Request<Body>) -> Request<Body> {
     if request.uri().path().starts_with(SOCKET_IO_PATH) {
         let uri = request.uri().to_string();
-        let headers = std::mem::take(request.headers_mut());
+        let path = request.uri().path().to_owned();
+        let mut headers = std::mem::take(request.headers_mut());
+        if kept != KeptHeaders::All {
+            headers = headers
+                .iter()
+                .filter(|(name, _)| kept.keeps(&path, name))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
+        }
         let mut copy = Texts::with_capacity(uri.len() + headers.values().map(|v| v.len()).sum::<usize>());
         let uri_at = copy.put(uri.as_bytes());
         let value_at: Vec<_> = headers.values().map(|value| copy.put(value.as_bytes())).collect();
@@ -137,7 +172,7 @@ mod tests {
         let buffer = Bytes::from(buffer);
         let original = parsed_like_hyper(&buffer);
         assert!(!buffer.is_unique(), "the request points into the buffer");
-        let request = own_socket_io_request(original).await;
+        let request = own_socket_io_request(State(KeptHeaders::All), original).await;
         // Same request...
         assert_eq!(request.uri(), "/socket.io/?EIO=4&transport=websocket");
         assert_eq!(request.headers()["sec-websocket-key"], "abc==");
@@ -163,8 +198,46 @@ mod tests {
         let mut request = Request::new(Body::empty());
         *request.uri_mut() = Uri::from_static("/rooms?x=1");
         request.headers_mut().insert("accept", HeaderValue::from_static("text/html"));
-        let request = own_socket_io_request(request).await;
+        let request = own_socket_io_request(State(KeptHeaders::Read), request).await;
         assert_eq!(request.uri(), "/rooms?x=1");
         assert_eq!(request.headers()["accept"], "text/html");
+    }
+
+    fn engine_io_request(path_and_query: &str) -> Request<Body> {
+        let mut request = Request::new(Body::empty());
+        *request.uri_mut() = Uri::try_from(path_and_query).unwrap();
+        for (name, value) in [
+            ("host", "chat.example.org"),
+            ("origin", "https://chat.example.org"),
+            ("sec-websocket-key", "abc=="),
+            ("content-type", "text/plain;charset=UTF-8"),
+            ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
+            ("accept-language", "en-GB,en;q=0.9"),
+            ("cookie", "a=1"),
+        ] {
+            request.headers_mut().append(name, HeaderValue::from_static(value));
+        }
+        request
+    }
+
+    #[tokio::test]
+    async fn without_the_admin_ui_an_engine_io_request_keeps_only_the_headers_read_later() {
+        let request =
+            own_socket_io_request(State(KeptHeaders::Read), engine_io_request("/socket.io/?EIO=4&transport=websocket"))
+                .await;
+        let mut names: Vec<_> = request.headers().keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-type", "host", "origin", "sec-websocket-key"]);
+        assert_eq!(request.headers()["sec-websocket-key"], "abc==");
+        assert_eq!(request.uri(), "/socket.io/?EIO=4&transport=websocket");
+        // The official client's files keep theirs (If-None-Match, Accept-Encoding...).
+        let files = own_socket_io_request(State(KeptHeaders::Read), engine_io_request("/socket.io/socket.io.js")).await;
+        assert_eq!(files.headers().len(), 7);
+        // With the Admin UI, every header stays: it shows them.
+        let shown =
+            own_socket_io_request(State(KeptHeaders::All), engine_io_request("/socket.io/?EIO=4&transport=polling"))
+                .await;
+        assert_eq!(shown.headers().len(), 7);
+        assert_eq!(shown.headers()["user-agent"], "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36");
     }
 }
