@@ -26,8 +26,8 @@ use crate::protocol::{
     events,
 };
 
-/// Longest a message sent on connection waits for the socket's catch-up.
-const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
+/// Longest a message (or a room list) asked for on connection waits for the socket's catch-up.
+pub(super) const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
 /// handlers must be in place before the client can emit, or its first events would find

@@ -12,9 +12,11 @@ use socketioxide::extract::{AckSender, SocketRef, State, TryData};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
+use super::chat::CATCH_UP_LIMIT;
 use super::limits::guarded;
 use super::routes::{Route, route};
 use super::store::PageOf;
+use super::writer::CaughtUp;
 use super::{AppState, history, outgoing, presence};
 use crate::protocol::room::room_name;
 use crate::protocol::{AckError, AckErrorCode, AckReply, JoinedRoom, RoomInfo, events};
@@ -214,7 +216,12 @@ async fn rooms_changed<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, stat
 }
 
 /// `rooms:list`.
-async fn on_list<A: Adapter>(io: SocketIo<A>, ack: AckSender<A>) {
+async fn on_list<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, ack: AckSender<A>) {
+    // Asked on connection: answered once the socket is back in the rooms it came back with,
+    // so that it counts in them (as a message sent then waits: src/server/chat.rs).
+    if let Some(caught_up) = socket.extensions.get::<CaughtUp>() {
+        caught_up.wait(CATCH_UP_LIMIT).await;
+    }
     outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 
