@@ -100,12 +100,11 @@ fn set_content_security_policy(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_socket(browser_socket_options);
-    let page = match Page::current() {
+    match Page::current() {
         Page::Chat => view! { <chat::ChatPage /> }.into_any(),
         Page::Lab => lab::LabRoute::view_now(),
         Page::NotFound => view! { <p class="not-found">"Page not found."</p> }.into_any(),
-    };
-    page
+    }
 }
 
 /// Connects to the server that served the page, or to the one `?server=http://host:port`

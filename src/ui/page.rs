@@ -3,8 +3,8 @@
 //!
 //! A router of our own instead of leptos_router's `<Router>`: the site has two fixed pages
 //! and no links between them that need client-side navigation, and the `<Router>` machinery
-//! (matching, history, link interception, nested outlets) was 45 KB gzip of the chat page's
-//! WASM (bench/results/SIZE.md, row 18). The server still lists the pages for leptos_axum
+//! (matching, history, link interception, nested outlets) was 53 KB gzip of the chat page's
+//! WASM (bench/results/SIZE.md, row 21). The server still lists the pages for leptos_axum
 //! ([`Page::ROUTES`]); a page that is not one of them renders [`Page::NotFound`] with a 404.
 
 use leptos::prelude::*;
