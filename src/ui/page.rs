@@ -7,7 +7,8 @@
 //! WASM (bench/results/SIZE.md, row 21). The server still lists the pages for leptos_axum
 //! ([`Page::ROUTES`]); a page that is not one of them renders [`Page::NotFound`] with a 404.
 
-use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use leptos::prelude::use_context;
 
 /// A page of the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
