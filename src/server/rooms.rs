@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef, State, TryData};
+use socketioxide::handler::DisconnectHandler;
+use socketioxide::socket::{DisconnectReason, Socket};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
@@ -34,6 +36,10 @@ pub fn key(name: &str) -> String {
 
 /// The chat rooms `socket` is in, by name.
 pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
+    chat_rooms(socket)
+}
+
+fn chat_rooms<A: Adapter>(socket: &Socket<A>) -> Vec<String> {
     socket.rooms().iter().filter_map(|r| r.strip_prefix(PREFIX).map(str::to_owned)).collect()
 }
 
@@ -41,7 +47,31 @@ pub fn joined<A: Adapter>(socket: &SocketRef<A>) -> Vec<String> {
 /// routed by the namespace: [`route`]).
 pub fn register<A: Adapter>(socket: &SocketRef<A>) {
     // observed_disconnect(): the Admin UI's socket_disconnected (src/server/admin/hooks.rs).
-    socket.on_disconnect(observed_disconnect(on_disconnect));
+    socket.on_disconnect(observed_disconnect(NotingRooms(on_disconnect)));
+}
+
+/// The chat rooms a socket was in when it disconnected, noted before its disconnect handler
+/// starts. A client that disconnects sends DISCONNECT, then closes its transport at once; on
+/// the close socketioxide takes the socket out of every room, often before the handler's
+/// first poll, which then found no rooms and announced no change: every page kept counting
+/// the departed socket (`socketio/rooms.spec.ts`, the last `rooms:updated`).
+#[derive(Debug, Clone)]
+struct RoomsAtDisconnect(Vec<String>);
+
+/// Runs `H` as the disconnect handler, after noting [`RoomsAtDisconnect`] synchronously,
+/// while socketioxide calls it.
+struct NotingRooms<H>(H);
+
+impl<A, T, H> DisconnectHandler<A, T> for NotingRooms<H>
+where
+    A: Adapter,
+    T: Send + Sync + 'static,
+    H: DisconnectHandler<A, T>,
+{
+    fn call_with_defer(&self, socket: Arc<Socket<A>>, reason: DisconnectReason, defer: fn(Arc<Socket<A>>)) {
+        socket.extensions.insert(RoomsAtDisconnect(chat_rooms(&socket)));
+        self.0.call_with_defer(socket, reason, defer);
+    }
 }
 
 /// The room events' handlers (src/server/routes.rs).
@@ -228,8 +258,9 @@ async fn on_list<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, ack: AckSend
 /// A socket left: its rooms' counts changed, and maybe who is online.
 async fn on_disconnect<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, State(state): State<AppState>) {
     let announcer = state.announcer.clone();
+    let rooms = socket.extensions.get::<RoomsAtDisconnect>().map_or_else(|| joined(&socket), |noted| noted.0);
     presence::disconnected(io.clone(), socket.clone(), State(state)).await;
-    if !joined(&socket).is_empty() {
+    if !rooms.is_empty() {
         socket.leave_all();
         announcer.announce(&io).await;
     }

@@ -108,6 +108,14 @@ impl Raw {
         matches!(self.outcome(90).await, Outcome::Ack(reply) if reply["status"] == "ok")
     }
 
+    /// Leaves `/` as socket.io-client's `disconnect()` does: a DISCONNECT packet, then the
+    /// transport closed at once (both frames in one write, so that the server reads them
+    /// together).
+    pub async fn disconnect_and_close(mut self) {
+        let _ = self.ws.feed(Message::text("41")).await;
+        let _ = self.ws.close(None).await;
+    }
+
     /// Whether the server closes this connection within `wait` (reading what it sends).
     pub async fn closes_within(&mut self, wait: Duration) -> bool {
         tokio::time::timeout(wait, async { while self.next_text().await.is_some() {} }).await.is_ok()

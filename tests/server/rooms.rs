@@ -1,8 +1,9 @@
 //! Rooms: join and leave with live member counts, `io.to(room)` and `io.except(room)`.
 
-use socket_chat::protocol::{AckErrorCode, JoinedRoom, RoomInfo, SentMessage, Target, events};
+use socket_chat::protocol::{AckErrorCode, Identity, JoinedRoom, RoomInfo, SentMessage, Target, events};
 use socketio_browser::NoArgs;
 
+use crate::raw::{Outcome, Raw};
 use crate::support::{Client, TestServer, run, settle};
 
 fn to(room: &str) -> Target {
@@ -31,6 +32,36 @@ fn members_are_counted_as_they_join_and_leave() {
         settle().await;
         let rooms: Vec<RoomInfo> = bob.request(events::ROOMS_LIST, &NoArgs).await.unwrap();
         assert!(rooms.is_empty(), "a room nobody is in is not listed: {rooms:?}");
+    });
+}
+
+#[test]
+fn a_client_that_disconnects_leaves_its_rooms_in_everyone_s_counts() {
+    // socket.io-client's `disconnect()`: DISCONNECT, then the transport closed right away.
+    // The transport's close takes the socket out of its rooms at once, while the disconnect
+    // handler may still be telling the others that the user is online in another tab; the
+    // handler must still announce the rooms the socket was in.
+    run(|| async {
+        let server = TestServer::start().await;
+        let bob = Client::connect(&server, None).await;
+        let ada = Client::connect(&server, None).await;
+        let identity: Identity = ada.request(events::USER_NICKNAME, &"Ada").await.expect("a valid nickname");
+        for round in 0..3 {
+            let room = format!("go{round}");
+            // Ada's second tab, raw, in the room.
+            let mut tab = Raw::open(&server).await;
+            tab.send(&format!("40{{\"sessionId\":\"{}\"}}", identity.session_id)).await;
+            let answer = tab.next_text().await.expect("a CONNECT answer");
+            assert!(answer.starts_with("40{"), "CONNECT accepted: {answer}");
+            tab.send(&format!("421[\"room:join\",\"{room}\"]")).await;
+            assert!(matches!(tab.outcome(1).await, Outcome::Ack(reply) if reply["status"] == "ok"));
+            bob.event::<Vec<RoomInfo>>(events::ROOMS_UPDATED, |rooms| rooms.iter().any(|r| r.name == room)).await;
+            let before = bob.count(events::ROOMS_UPDATED);
+            tab.disconnect_and_close().await;
+            // A list sent after the departure: the room is gone from it.
+            let gone = |rooms: &Vec<RoomInfo>| rooms.iter().all(|r| r.name != room);
+            bob.event_since::<Vec<RoomInfo>>(before, events::ROOMS_UPDATED, gone).await;
+        }
     });
 }
 
