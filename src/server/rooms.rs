@@ -52,9 +52,9 @@ pub fn register<A: Adapter>(socket: &SocketRef<A>) {
 
 /// The chat rooms a socket was in when it disconnected, noted before its disconnect handler
 /// starts. A client that disconnects sends DISCONNECT, then closes its transport at once; on
-/// the close socketioxide takes the socket out of every room, often before the handler's
-/// first poll, which then found no rooms and announced no change: every page kept counting
-/// the departed socket (`socketio/rooms.spec.ts`, the last `rooms:updated`).
+/// the close socketioxide takes the socket out of every room, at times (a loaded server)
+/// before the handler reads them: it then found no rooms and announced no change, and every
+/// page kept counting the departed socket (`socketio/rooms.spec.ts`, "to and except").
 #[derive(Debug, Clone)]
 struct RoomsAtDisconnect(Vec<String>);
 
