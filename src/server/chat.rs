@@ -5,7 +5,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -25,9 +24,6 @@ use crate::protocol::{
     AckError, AckErrorCode, AckReply, HandshakeAuth, SendMessageArgs, SentMessage, SessionState, Target, TypingNotice,
     events,
 };
-
-/// Longest a message (or a room list) asked for on connection waits for the socket's catch-up.
-pub(super) const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs before the server answers a CONNECT on `/` (a socketioxide middleware): the
 /// handlers must be in place before the client can emit, or its first events would find
@@ -163,9 +159,7 @@ pub async fn on_chat_message<A: Adapter>(
     State(state): State<AppState>,
 ) {
     // A message sent on connection waits until the socket is back in its rooms.
-    if let Some(caught_up) = socket.extensions.get::<CaughtUp>() {
-        caught_up.wait(CATCH_UP_LIMIT).await;
-    }
+    CaughtUp::wait_for(&socket).await;
     let valid = match validate(args, state.config.max_message_bytes) {
         Ok(valid) => valid,
         Err(error) => return outgoing::ack(ack, &AckReply::<SentMessage>::from(error)),

@@ -57,23 +57,16 @@ impl KeptHeaders {
 pub async fn own_socket_io_request(State(kept): State<KeptHeaders>, mut request: Request<Body>) -> Request<Body> {
     if request.uri().path().starts_with(SOCKET_IO_PATH) {
         let uri = request.uri().to_string();
-        let path = request.uri().path().to_owned();
-        let mut headers = std::mem::take(request.headers_mut());
-        if kept != KeptHeaders::All {
-            headers = headers
-                .iter()
-                .filter(|(name, _)| kept.keeps(&path, name))
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect();
-        }
-        let mut copy = Texts::with_capacity(uri.len() + headers.values().map(|v| v.len()).sum::<usize>());
+        let all = std::mem::take(request.headers_mut());
+        let headers: Vec<_> = all.iter().filter(|(name, _)| kept.keeps(request.uri().path(), name)).collect();
+        let mut copy = Texts::with_capacity(uri.len() + headers.iter().map(|(_, v)| v.len()).sum::<usize>());
         let uri_at = copy.put(uri.as_bytes());
-        let value_at: Vec<_> = headers.values().map(|value| copy.put(value.as_bytes())).collect();
+        let value_at: Vec<_> = headers.iter().map(|(_, value)| copy.put(value.as_bytes())).collect();
         let copy = copy.done();
 
         *request.uri_mut() = copy.uri(uri_at).unwrap_or_else(|| request.uri().clone());
         let mut copied = HeaderMap::with_capacity(headers.len());
-        for ((name, value), at) in headers.iter().zip(value_at) {
+        for ((name, value), at) in headers.into_iter().zip(value_at) {
             let mut owned = copy.header_value(at).unwrap_or_else(|| value.clone());
             owned.set_sensitive(value.is_sensitive());
             copied.append(name.clone(), owned);

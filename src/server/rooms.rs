@@ -14,7 +14,6 @@ use socketioxide::socket::{DisconnectReason, Socket};
 use tracing::warn;
 
 use super::admin::hooks::{observed, observed_disconnect};
-use super::chat::CATCH_UP_LIMIT;
 use super::limits::guarded;
 use super::routes::{Route, route};
 use super::store::PageOf;
@@ -249,9 +248,7 @@ async fn rooms_changed<A: Adapter>(io: &SocketIo<A>, socket: &SocketRef<A>, stat
 async fn on_list<A: Adapter>(io: SocketIo<A>, socket: SocketRef<A>, ack: AckSender<A>) {
     // Asked on connection: answered once the socket is back in the rooms it came back with,
     // so that it counts in them (as a message sent then waits: src/server/chat.rs).
-    if let Some(caught_up) = socket.extensions.get::<CaughtUp>() {
-        caught_up.wait(CATCH_UP_LIMIT).await;
-    }
+    CaughtUp::wait_for(&socket).await;
     outgoing::ack(ack, &AckReply::Ok { data: list(&io).await });
 }
 

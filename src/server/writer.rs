@@ -419,9 +419,16 @@ fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage) -> Vec<Box<dyn
 #[derive(Clone)]
 pub struct CaughtUp(pub watch::Receiver<bool>);
 
+/// Longest a request made on connection (a message, a room list) waits for the socket's
+/// catch-up before it is served anyway.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(10);
+
 impl CaughtUp {
-    /// Waits (at most `limit`) for the socket to be live.
-    pub async fn wait(mut self, limit: Duration) {
-        let _ = tokio::time::timeout(limit, self.0.wait_for(|live| *live)).await;
+    /// Waits until `socket`, if it is still being caught up, is live in its rooms (at most
+    /// [`CATCH_UP_LIMIT`]); a socket without [`CaughtUp`] is live already.
+    pub async fn wait_for<A: Adapter>(socket: &socketioxide::extract::SocketRef<A>) {
+        if let Some(CaughtUp(mut live)) = socket.extensions.get::<CaughtUp>() {
+            let _ = tokio::time::timeout(CATCH_UP_LIMIT, live.wait_for(|live| *live)).await;
+        }
     }
 }

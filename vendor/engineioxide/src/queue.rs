@@ -253,22 +253,12 @@ impl<T> Receiver<T> {
 
     /// Polls for the next item (see [`Receiver::recv`]).
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut state = self.shared.lock();
-        if let Some(item) = self.pop(&mut state) {
-            return Poll::Ready(Some(item));
-        }
-        if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
-            return Poll::Ready(None);
-        }
-        match &mut state.rx_waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        // Without the latest slot looked at, `Err` cannot come.
+        self.poll(cx, false).map(|next| next.ok().flatten())
     }
 
     /// Takes the item of [`Sender::replace_latest`], if any.
-    #[allow(dead_code)] // The transports poll (`poll_recv_or_latest`); tests take.
+    #[cfg(test)]
     pub(crate) fn take_latest(&mut self) -> Option<T> {
         self.shared.lock().latest.take().map(|item| *item)
     }
@@ -277,12 +267,19 @@ impl<T> Receiver<T> {
     /// [`Sender::replace_latest`]: `Ok` for a queued one (`None` once closed and empty),
     /// `Err` for the latest. One lock for both, on the path of every packet sent.
     pub(crate) fn poll_recv_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, T>> {
+        self.poll(cx, true)
+    }
+
+    /// [`Receiver::poll_recv`], and with `latest` [`Receiver::poll_recv_or_latest`], under one
+    /// lock: a queued item first, then the latest one, then `None` once closed, else the
+    /// waker registered.
+    fn poll(&mut self, cx: &mut Context<'_>, latest: bool) -> Poll<Result<Option<T>, T>> {
         let mut state = self.shared.lock();
         if let Some(item) = self.pop(&mut state) {
             return Poll::Ready(Ok(Some(item)));
         }
-        if let Some(latest) = state.latest.take() {
-            return Poll::Ready(Err(*latest));
+        if latest && let Some(item) = state.latest.take() {
+            return Poll::Ready(Err(*item));
         }
         if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
             return Poll::Ready(Ok(None));

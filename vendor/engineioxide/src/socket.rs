@@ -153,7 +153,7 @@ impl Permit<'_> {
 
 #[derive(Debug)]
 pub(crate) struct InternalRx {
-    /// What is queued, and beside it the latest volatile packets ([`Receiver::take_latest`]).
+    /// What is queued, and beside it the latest volatile packets ([`Receiver::poll_recv_or_latest`]).
     pub buffered_rx: Receiver<PacketBuf>,
     /// Boxed: only a polling request that ran out of room leaves one, and a `PacketBuf`
     /// (168 bytes) would otherwise be held by every socket.
