@@ -239,14 +239,33 @@ async fn run_node<A: Adapter>(
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when it was 0.
     info!("listening on http://{addr}");
+    let (sockets_closed, after_sockets_closed) = tokio::sync::oneshot::channel::<()>();
     // With the peer's address in each request (the Admin UI shows it).
-    axum::serve(no_delay(listener), router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let serving = axum::serve(no_delay(listener), router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             info!("shutting down");
             io.close().await;
+            let _ = sockets_closed.send(());
         })
-        .await?;
+        .into_future();
+    // Once the sockets are closed, HTTP requests still in flight get SHUTDOWN_GRACE to
+    // finish. Without a limit, one long-poll of an Engine.IO session that never joined a
+    // namespace (which `io.close()` does not know about; a client's reconnection attempt
+    // arriving during the shutdown is one) held the whole stop until its next ping.
+    let grace = async move {
+        match after_sockets_closed.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = grace => tracing::warn!(
+            "HTTP requests still in flight {} s after the sockets closed: stopping without them",
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
     if let Some(admin) = admin {
         admin.stop();
     }
@@ -257,6 +276,9 @@ async fn run_node<A: Adapter>(
     info!("stopped");
     Ok(())
 }
+
+/// How long HTTP requests still in flight may run once every socket is closed at shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `listener` with Nagle's algorithm off on every connection it accepts (as Node.js's HTTP
 /// server does by default): a real-time server writes small frames, often two in a row (an

@@ -13,6 +13,7 @@ mod limits;
 mod raw;
 mod replay;
 mod rooms;
+mod shutdown;
 mod slow;
 mod support;
 mod users;
