@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 use super::outbox::{Draft, use_outbox};
 use super::state::use_chat;
 use super::typing::use_typing;
@@ -18,7 +20,7 @@ pub fn Composer() -> impl IntoView {
     // `all`, `room` (the room on screen) or `except` (everyone but it). A private
     // conversation has one recipient: the select is hidden there.
     let target = RwSignal::new(String::from("all"));
-    Effect::new(move |_| target.set(if chat.room().is_some() { "room".into() } else { "all".into() }));
+    effect(move || target.set(if chat.room().is_some() { "room".into() } else { "all".into() }));
 
     // A message the server refuses (empty, too long…) comes back to the box with the reason.
     outbox.on_refused(move |(refused, reason): (Draft, String)| {

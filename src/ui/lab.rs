@@ -3,6 +3,8 @@
 //! official Node.js one in our tests); by default, the page's own.
 
 use leptos::prelude::*;
+
+use super::effect;
 use leptos_router::{LazyRoute, lazy_route};
 
 /// One step of the scenario, as shown.
@@ -118,7 +120,7 @@ pub fn LabPage() -> impl IntoView {
             .map(|s| StepView { name: s.name(), status: "pending", detail: String::new() })
             .collect::<Vec<_>>(),
     );
-    Effect::new(move |_| {
+    effect(move || {
         let server = super::other_server();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(scenario::run(server, steps));

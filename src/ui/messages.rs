@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 use super::acks::{emit_tracked, use_acks};
 use super::identity::use_me;
 use super::outbox::{State, use_outbox};
@@ -44,7 +46,7 @@ pub fn MessageList(
 
     // Server delivery: every (re)connection asks for what came after the last message seen,
     // in the rooms this socket is in (offsets grow across rooms, so one offset covers all).
-    Effect::new(move |_| {
+    effect(move || {
         let last = chat.messages.with(|m| m.keys().next_back().copied()).unwrap_or(0);
         let rooms: Vec<String> = chat.joined.with(|j| j.iter().cloned().collect());
         let auth = HandshakeAuth { server_offset: Some(last), rooms, session_id: me.session.get() };
@@ -90,7 +92,7 @@ pub fn MessageList(
         }
     };
     let newest = Memo::new(move |_| visible.with(|v| v.last().map(|m| m.server_offset)));
-    Effect::new(move |_| {
+    effect(move || {
         newest.track();
         ours().len();
         if at_end.get_untracked() {
@@ -98,7 +100,7 @@ pub fn MessageList(
         }
     });
     // Another conversation opens at its end.
-    Effect::new(move |_| {
+    effect(move || {
         chat.view.track();
         at_end.set(true);
         scroll_to_end();
@@ -108,7 +110,7 @@ pub fn MessageList(
         chat.notices.with(|n| n.iter().filter(|n| n.conversation == view).cloned().collect::<Vec<_>>())
     });
     let rows = Memo::new(move |_| visible.with(|v| notices.with(|n| rows(v, n, &clock))));
-    Effect::new(move |_| {
+    effect(move || {
         rows.track();
         if let (Some(ul), Some(before)) = (list.get(), height_before.get_value()) {
             height_before.set_value(None);
@@ -165,8 +167,7 @@ pub fn MessageList(
                     }
                 }}
             </For>
-            <For each=ours key=|e| (e.key.clone(), e.state) let(entry)>
-                {
+            {move || ours().into_iter().map(|entry| {
                     let key = entry.key.clone();
                     view! {
                         <li class=format!("message mine {}", entry.state.as_str()) data-testid="message" data-state=entry.state.as_str()>
@@ -185,9 +186,8 @@ pub fn MessageList(
                                 <button data-testid="message-retry" on:click=move |_| outbox.retry(&key)>"Retry"</button>
                             })}
                         </li>
-                    }
-                }
-            </For>
+                    }.into_any()
+            }).collect::<Vec<_>>()}
         </ul>
         <button
             class="jump-latest"

@@ -132,6 +132,14 @@ pub fn other_server() -> Option<String> {
     page::query("server")
 }
 
+/// `Effect::new` through one boxed function type. Leptos compiles an effect's machinery (its
+/// task, its future, its tracking) once per function type; boxed, every effect of the page
+/// shares one copy (bench/results/SIZE.md, row 29). The call through the box is nothing
+/// beside what an effect does.
+pub fn effect(run: impl FnMut() + 'static) -> Effect<LocalStorage> {
+    Effect::new(Box::new(run) as Box<dyn FnMut()>)
+}
+
 /// Milliseconds since the Unix epoch (0 while rendering on the server, where nothing is timed).
 pub fn now_ms() -> f64 {
     #[cfg(feature = "hydrate")]

@@ -8,6 +8,8 @@
 //! page: what an answer means, where the outbox is saved, what the composer hears.
 
 use leptos::prelude::*;
+
+use super::effect;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use socketio_browser::delivery::{self, Entry, Outcome};
@@ -78,7 +80,7 @@ impl Outbox {
         };
         provide_context(outbox);
         // Empty while hydrating, as on the server; what a previous page left comes next.
-        Effect::new(move |_| {
+        effect(move || {
             let mut saved = load();
             // Stored before the reload (its ack was lost with the page): it is in the history.
             chat.messages.with_untracked(|shown| {
@@ -89,7 +91,7 @@ impl Outbox {
                 resend.iter().for_each(|e| outbox.emit(e));
             }
         });
-        Effect::new(move |_| outbox.entries.with(|o| save(&o.unsent())));
+        effect(move || outbox.entries.with(|o| save(&o.unsent())));
         outbox
     }
 

@@ -73,8 +73,7 @@ pub fn PeoplePanel() -> impl IntoView {
                 <span class="count" data-testid="online-count">{move || online().len()}</span>
             </h2>
             <ul class="people-list">
-                <For each=online key=|u| (u.user_id.clone(), u.nickname.clone()) let(user)>
-                    {
+                {move || online().into_iter().map(|user| {
                         let id = user.user_id.clone();
                         let nickname = user.nickname.clone();
                         let mine = { let id = id.clone(); move || me.id().as_deref() == Some(id.as_str()) };
@@ -102,15 +101,13 @@ pub fn PeoplePanel() -> impl IntoView {
                                     <span class="you">"(you)"</span>
                                 </Show>
                             </li>
-                        }
-                    }
-                </For>
+                        }.into_any()
+                }).collect::<Vec<_>>()}
             </ul>
             <Show when=move || chat.private.with(|p| !p.is_empty())>
                 <h2>"Private"</h2>
                 <ul class="room-list">
-                    <For each=conversations key=|c| c.clone() let((nickname, id))>
-                        {
+                    {move || conversations().into_iter().map(|(nickname, id)| {
                             let conversation = Conversation::User(id.clone());
                             let selected = { let c = conversation.clone(); move || chat.view.with(|v| *v == c) };
                             let open = { let id = id.clone(); move |_| chat.open_private(id.clone()) };
@@ -119,9 +116,8 @@ pub fn PeoplePanel() -> impl IntoView {
                                     <button class="room-name link">{format!("@ {nickname}")}</button>
                                     <UnreadBadge conversation label=format!("@{nickname}") />
                                 </li>
-                            }
-                        }
-                    </For>
+                            }.into_any()
+                    }).collect::<Vec<_>>()}
                 </ul>
             </Show>
         </section>

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 use super::acks::{emit_tracked, use_acks};
 use super::state::use_chat;
 use super::unread::UnreadBadge;
@@ -26,7 +28,7 @@ pub fn RoomsPanel() -> impl IntoView {
         Err(e) => leptos::logging::warn!("malformed rooms:updated: {e}"),
     });
     // On every (re)connection, ask for the rooms: counts may have changed meanwhile.
-    Effect::new(move |_| {
+    effect(move || {
         if socket.state.with(ConnectionState::is_connected) {
             socket.with(|s| {
                 emit_tracked(s.timeout(ROOM_TIMEOUT_MS), acks, events::ROOMS_LIST, &NoArgs, move |r| {
@@ -104,8 +106,7 @@ pub fn RoomsPanel() -> impl IntoView {
                     <span class="room-name">"Everyone"</span>
                     <UnreadBadge conversation=Conversation::Everyone label="everyone".to_owned() />
                 </li>
-                <For each=move || chat.rooms.get() key=|r| (r.name.clone(), r.members) let(room)>
-                    {
+                {move || chat.rooms.get().into_iter().map(|room| {
                         let name = room.name.clone();
                         let joined = { let name = name.clone(); move || chat.joined.with(|j| j.contains(&name)) };
                         let selected = { let name = name.clone(); move || chat.view.with(|v| matches!(v, Conversation::Room(r) if *r == name)) };
@@ -131,9 +132,8 @@ pub fn RoomsPanel() -> impl IntoView {
                                 <UnreadBadge conversation=Conversation::Room(name.clone()) label=name.clone() />
                                 <span class="room-members" title="members">{room.members}</span>
                             </li>
-                        }
-                    }
-                </For>
+                        }.into_any()
+                }).collect::<Vec<_>>()}
             </ul>
             <button data-testid="room-leave" on:click=leave hidden=move || chat.room().is_none()>
                 {move || format!("Leave {}", chat.room().unwrap_or_default())}

@@ -7,6 +7,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 /// Where the choice is kept (read by `public/theme.js` too).
 #[cfg(feature = "hydrate")]
 const STORAGE_KEY: &str = "socket-chat:theme";
@@ -41,7 +43,7 @@ impl Theme {
 pub fn ThemeToggle() -> impl IntoView {
     // Light on the server; the browser reads the real one once hydrated.
     let theme = RwSignal::new(Theme::Light);
-    Effect::new(move |_| theme.set(current()));
+    effect(move || theme.set(current()));
     let toggle = move |_| {
         let next = theme.get_untracked().other();
         apply(next);

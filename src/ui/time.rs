@@ -8,6 +8,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -26,7 +28,7 @@ impl Clock {
     pub fn provide() -> Self {
         let clock = Self { offset_minutes: RwSignal::new(0), now_ms: RwSignal::new(0) };
         provide_context(clock);
-        Effect::new(move |_| {
+        effect(move || {
             #[cfg(feature = "hydrate")]
             {
                 let date = js_sys::Date::new_0();

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::effect;
+
 use super::acks::{emit_tracked, use_acks};
 use super::identity::use_me;
 use super::state::{ChatState, use_chat};
@@ -46,7 +48,7 @@ impl Unread {
             });
         };
         // On each connection as someone (and when a nickname is first chosen).
-        Effect::new(move |_| {
+        effect(move || {
             let connected = socket.state.with(ConnectionState::is_connected);
             if connected && me.user.with(Option::is_some) {
                 fetch();
@@ -55,7 +57,7 @@ impl Unread {
         // Another tab or device read something: ask again.
         socket.on(events::READ_MARKED, move |_: &Payload| fetch());
         // What is on screen (in a visible tab) is read.
-        Effect::new(move |_| {
+        effect(move || {
             let view = chat.view.get();
             if !visibility.visible.get() || me.user.with(Option::is_none) {
                 return;

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::effect;
+
 /// The page's visibility and what arrived while hidden. `Copy`: signals.
 #[derive(Clone, Copy)]
 pub struct Visibility {
@@ -26,7 +28,7 @@ impl Visibility {
                     visibility.missed.set(0);
                 }
             };
-            Effect::new(move |_| read());
+            effect(move || read());
             let handle = window_event_listener_untyped("visibilitychange", move |_| read());
             on_cleanup(move || handle.remove());
         }
@@ -53,7 +55,7 @@ pub fn use_visibility() -> Visibility {
 #[component]
 pub fn TabTitle() -> impl IntoView {
     let visibility = use_visibility();
-    Effect::new(move |_| {
+    effect(move || {
         let title = match visibility.missed.get() {
             0 => TITLE.to_owned(),
             n => format!("({n}) {TITLE}"),

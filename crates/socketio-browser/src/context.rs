@@ -58,9 +58,11 @@ pub fn provide_socket(options: impl FnOnce() -> Option<SocketOptions>) -> Socket
     let socket = create_socket(options, set_state);
     let context = SocketContext { socket: StoredValue::new(socket.map(SendWrapper::new)), state };
     provide_context(context);
-    Effect::new(move |_| {
+    // Boxed as the app's effects are (`socket_chat::ui::effect`): one copy of Leptos' effect
+    // machinery for every effect of the page.
+    Effect::new(Box::new(move || {
         context.with(Socket::connect);
-    });
+    }) as Box<dyn FnMut()>);
     context
 }
 
