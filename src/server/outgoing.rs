@@ -193,19 +193,17 @@ impl DirectWrites {
     /// took per socket.
     pub fn broadcast<R>(&self, receivers: usize, more_waiting: bool, send: impl FnOnce() -> R) -> R {
         let direct = self.decide(receivers, more_waiting, std::time::Instant::now());
-        let result = if direct {
-            let cpu = thread_cpu();
-            let result = engineioxide::socket::write_directly(send);
-            let sample = thread_cpu().saturating_sub(cpu).as_nanos() as u64 / receivers as u64;
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            // A quarter of each new sample: one slow broadcast (the thread preempted) does
-            // not stop direct writes for long, nor does one fast one start them at a rate
-            // that cannot afford them.
-            state.per_socket_ns = (state.per_socket_ns * 3 + sample) / 4;
-            result
-        } else {
-            send()
-        };
+        if !direct {
+            return send();
+        }
+        let cpu = thread_cpu();
+        let result = engineioxide::socket::write_directly(send);
+        let sample = thread_cpu().saturating_sub(cpu).as_nanos() as u64 / receivers as u64;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // A quarter of each new sample: one costly broadcast (many sockets busy, written
+        // again by their tasks) does not stop direct writes for long, nor does one cheap one
+        // start them at a rate that cannot afford them.
+        state.per_socket_ns = (state.per_socket_ns * 3 + sample) / 4;
         result
     }
 

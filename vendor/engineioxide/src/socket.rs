@@ -213,6 +213,7 @@ pub(crate) trait DirectWrite: Send + Sync {
     /// Writes `packets` and starts flushing them, without waiting, if the connection is idle
     /// (no write of its own under way or unflushed, the websocket not locked by its task) and
     /// `queue` is empty; else gives them back, to be queued.
+    #[allow(clippy::result_large_err)] // Given back to be queued, as the queue's own `try_send` does.
     fn try_write(&self, packets: PacketBuf, queue: &queue::Sender<PacketBuf>) -> Result<(), PacketBuf>;
 }
 
@@ -229,6 +230,7 @@ impl DirectSlot {
         drop(old);
     }
 
+    #[allow(clippy::result_large_err)] // As `DirectWrite::try_write`.
     fn try_write(&self, packets: PacketBuf, queue: &queue::Sender<PacketBuf>) -> Result<(), PacketBuf> {
         match &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(direct) => direct.try_write(packets, queue),
