@@ -105,6 +105,8 @@ pub struct WriterTask {
     broadcast_up_to: Arc<AtomicI64>,
     /// Delivering from the store is failing (logged once, not at every poll).
     delivery_failing: AtomicBool,
+    /// Whether a broadcast is sparse enough to be written by this task's thread itself.
+    direct: outgoing::DirectWrites,
 }
 
 impl std::fmt::Debug for Command {
@@ -132,6 +134,7 @@ impl Writer {
                 store,
                 broadcast_up_to,
                 delivery_failing: AtomicBool::new(false),
+                direct: outgoing::DirectWrites::new(),
             },
         )
     }
@@ -244,13 +247,15 @@ impl WriterTask {
             Err(e) => return fail(stores, &e),
         };
         let shared = self.store.is_shared();
+        // Broadcasts that follow one another at once are not sparse: queued, not written here.
+        let more_waiting = stores.len() > 1 || !self.commands.is_empty();
         for ((_, reply), result) in stores.into_iter().zip(results) {
             // The handler needs only the offset: the message itself goes to the broadcast.
             match result {
                 Inserted::New(message) => {
                     let _ = reply.send(Ok(SentMessage { server_offset: message.server_offset, duplicate: false }));
                     if !shared {
-                        for socket in broadcast(io, &message) {
+                        for socket in broadcast(io, &message, &self.direct, more_waiting) {
                             self.fell_behind(socket, message.server_offset);
                         }
                         self.broadcast_up_to.store(message.server_offset, Ordering::Release);
@@ -284,8 +289,9 @@ impl WriterTask {
             if self.delivery_failing.swap(false, Ordering::Relaxed) {
                 info!("reading new messages from the store again");
             }
+            let more_waiting = page.len() > 1;
             for message in &page {
-                for socket in broadcast(io, message) {
+                for socket in broadcast(io, message, &self.direct, more_waiting) {
                     self.fell_behind(socket, message.server_offset);
                 }
                 self.broadcast_up_to.store(message.server_offset, Ordering::Release);
@@ -395,8 +401,13 @@ fn fail(stores: Vec<(Message, Reply)>, error: &StoreError) {
 /// To every socket of its two users, to the members of its room, to every live socket but
 /// those in its except-room, or to every live socket: this node's own sockets, one by one
 /// (each node delivers to its own, from the store). Returns those that did not get it
-/// (queue full).
-fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage) -> Vec<Box<dyn ChatSocket>> {
+/// (queue full). Written directly when `direct` finds it sparse ([`outgoing::DirectWrites`]).
+fn broadcast<A: Adapter>(
+    io: &SocketIo<A>,
+    message: &ChatMessage,
+    direct: &outgoing::DirectWrites,
+    more_waiting: bool,
+) -> Vec<Box<dyn ChatSocket>> {
     // Shutting down: nobody left to deliver to (the message is stored; clients replay it).
     let Some(chat) = outgoing::chat_namespace(io) else { return Vec::new() };
     let recipients = match (&message.room, &message.except) {
@@ -409,7 +420,7 @@ fn broadcast<A: Adapter>(io: &SocketIo<A>, message: &ChatMessage) -> Vec<Box<dyn
         (None, Some(room)) => chat.to(rooms::LIVE).except(rooms::key(room)),
         (None, None) => chat.to(rooms::LIVE),
     };
-    outgoing::broadcast_each(recipients.local(), events::CHAT_MESSAGE, &message.broadcast_args())
+    outgoing::broadcast_each(recipients.local(), events::CHAT_MESSAGE, &message.broadcast_args(), direct, more_waiting)
         .into_iter()
         .map(|socket| Box::new(socket) as Box<dyn ChatSocket>)
         .collect()

@@ -166,6 +166,20 @@ impl<T> Sender<T> {
         Ok(())
     }
 
+    /// Whether nothing is queued (slots reserved but not used yet do not count).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shared.lock().queue.is_empty()
+    }
+
+    /// Wakes the receiver if it waits: something beside the queue needs it (a direct write
+    /// left for the connection's task to flush, patch 11).
+    pub(crate) fn wake_receiver(&self) {
+        let waker = self.shared.lock().rx_waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Whether the receiver has closed the queue.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().closed
@@ -205,7 +219,12 @@ impl<T> Drop for Sender<T> {
     }
 }
 
-impl<T> Permit<'_, T> {
+impl<'a, T> Permit<'a, T> {
+    /// The queue this permit is for.
+    pub(crate) fn sender(&self) -> &'a Sender<T> {
+        self.sender
+    }
+
     /// Queues `item` in the reserved slot.
     pub(crate) fn send(self, item: T) {
         let mut state = self.sender.shared.lock();
@@ -225,9 +244,15 @@ impl<T> Permit<'_, T> {
 
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
-        // Unused: give the slot back.
-        self.sender.shared.lock().reserved -= 1;
-        self.sender.shared.changed.notify_waiters();
+        // Unused (or the item was written directly, patch 11): give the slot back. Only a
+        // full queue can have senders waiting for room.
+        let mut state = self.sender.shared.lock();
+        let was_full = state.queue.len() + state.reserved >= self.sender.shared.capacity;
+        state.reserved -= 1;
+        drop(state);
+        if was_full {
+            self.sender.shared.changed.notify_waiters();
+        }
     }
 }
 
@@ -268,6 +293,30 @@ impl<T> Receiver<T> {
     /// `Err` for the latest. One lock for both, on the path of every packet sent.
     pub(crate) fn poll_recv_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, T>> {
         self.poll(cx, true)
+    }
+
+    /// Polls for something to send, taking only the latest item: `Ready(Ok(true))` when an
+    /// item is queued (left in the queue, for [`Receiver::try_recv`]), `Ready(Err(item))`
+    /// for the item of [`Sender::replace_latest`] when none is queued, `Ready(Ok(false))`
+    /// once closed and empty; else the waker is registered. The websocket's loop takes
+    /// queued items only while it holds its websocket, so that a sender writing directly
+    /// cannot pass one taken and not yet written (patch 11).
+    pub(crate) fn poll_queued_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, T>> {
+        let mut state = self.shared.lock();
+        if !state.queue.is_empty() {
+            return Poll::Ready(Ok(true));
+        }
+        if let Some(item) = state.latest.take() {
+            return Poll::Ready(Err(*item));
+        }
+        if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(Ok(false));
+        }
+        match &mut state.rx_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// [`Receiver::poll_recv`], and with `latest` [`Receiver::poll_recv_or_latest`], under one
