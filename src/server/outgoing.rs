@@ -220,10 +220,7 @@ impl DirectWrites {
 /// The CPU time this thread has used. The broadcast's emits do not await, so the thread is
 /// the same at both ends of one.
 fn thread_cpu() -> Duration {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `now` is a valid `timespec` to write to; the call reads nothing else. It cannot
-    // fail for this clock on Linux; if it did, `now` would stay zero (a zero cost measured).
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
