@@ -279,7 +279,7 @@ impl<T> Receiver<T> {
     /// Polls for the next item (see [`Receiver::recv`]).
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         // Without the latest slot looked at, `Err` cannot come.
-        self.poll(cx, false).map(|next| next.ok().flatten())
+        self.poll(cx, false, Self::pop).map(|next| next.ok().flatten())
     }
 
     /// Takes the item of [`Sender::replace_latest`], if any.
@@ -292,7 +292,7 @@ impl<T> Receiver<T> {
     /// [`Sender::replace_latest`]: `Ok` for a queued one (`None` once closed and empty),
     /// `Err` for the latest. One lock for both, on the path of every packet sent.
     pub(crate) fn poll_recv_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, T>> {
-        self.poll(cx, true)
+        self.poll(cx, true, Self::pop)
     }
 
     /// Polls for something to send, taking only the latest item: `Ready(Ok(true))` when an
@@ -302,30 +302,21 @@ impl<T> Receiver<T> {
     /// queued items only while it holds its websocket, so that a sender writing directly
     /// cannot pass one taken and not yet written (patch 11).
     pub(crate) fn poll_queued_or_latest(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, T>> {
-        let mut state = self.shared.lock();
-        if !state.queue.is_empty() {
-            return Poll::Ready(Ok(true));
-        }
-        if let Some(item) = state.latest.take() {
-            return Poll::Ready(Err(*item));
-        }
-        if state.closed || self.shared.senders.load(Ordering::Acquire) == 0 {
-            return Poll::Ready(Ok(false));
-        }
-        match &mut state.rx_waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        self.poll(cx, true, |_, state| (!state.queue.is_empty()).then_some(()))
+            .map(|next| next.map(|queued| queued.is_some()))
     }
 
-    /// [`Receiver::poll_recv`], and with `latest` [`Receiver::poll_recv_or_latest`], under one
-    /// lock: a queued item first, then the latest one, then `None` once closed, else the
-    /// waker registered.
-    fn poll(&mut self, cx: &mut Context<'_>, latest: bool) -> Poll<Result<Option<T>, T>> {
+    /// The three polls above under one lock: what `queued` finds in the queue first, then
+    /// (with `latest`) the latest item, then `None` once closed, else the waker registered.
+    fn poll<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        latest: bool,
+        queued: impl FnOnce(&Self, &mut State<T>) -> Option<R>,
+    ) -> Poll<Result<Option<R>, T>> {
         let mut state = self.shared.lock();
-        if let Some(item) = self.pop(&mut state) {
-            return Poll::Ready(Ok(Some(item)));
+        if let Some(found) = queued(self, &mut state) {
+            return Poll::Ready(Ok(Some(found)));
         }
         if latest && let Some(item) = state.latest.take() {
             return Poll::Ready(Err(*item));
