@@ -11,6 +11,7 @@ use serde::Serialize;
 use socketioxide::SendError;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::socket::Socket;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide_core::adapter::errors::SocketError;
 use tracing::{debug, warn};
@@ -93,8 +94,9 @@ pub async fn broadcast<A: Adapter, T: Serialize + ?Sized>(to: BroadcastOperators
 /// Emits `event` with the arguments `data` (a tuple) to each socket `to` selects, one by
 /// one, never waiting; returns the sockets whose outgoing queue was full (they did not get
 /// it). For the writer, which must know exactly who missed a message: socketioxide's
-/// broadcast drops it for a full socket and does not say which. The arguments are
-/// serialized once ([`Encoded`]), as socketioxide's broadcast does.
+/// broadcast drops it for a full socket and does not say which. The packet is encoded
+/// once and its buffer shared by every socket (`Socket::emit_each`, vendor/socketioxide/PATCHES.md),
+/// as socketioxide's broadcast does.
 ///
 /// `direct` decides whether this broadcast is sparse enough for this thread to write every
 /// frame itself ([`DirectWrites`]); `more_waiting` says that other broadcasts follow at once.
@@ -107,26 +109,25 @@ pub fn broadcast_each<A: Adapter, T: Serialize + ?Sized>(
 ) -> Vec<SocketRef<A>> {
     debug!(target: "socket_chat::outgoing", event, "broadcast");
     admin::hooks::broadcast(&to, event, data); // Admin UI: event_sent (src/server/admin/hooks.rs)
-    let encoded = match Encoded::tuple(data) {
-        Ok(encoded) => encoded,
+    let sockets = to.sockets();
+    let failed = direct.broadcast(sockets.len(), more_waiting, || Socket::emit_each(sockets, event, data));
+    match failed {
+        Ok(failed) => failed
+            .into_iter()
+            .filter_map(|(socket, error)| match error {
+                SocketError::InternalChannelFull => Some(socket),
+                // Gone: its disconnect handler cleans up.
+                SocketError::Closed => {
+                    debug!(sid = %socket.id, event, "emit failed: the socket is gone");
+                    None
+                }
+            })
+            .collect(),
         Err(e) => {
             warn!(event, error = %e, "broadcast not serializable");
-            return Vec::new();
+            Vec::new()
         }
-    };
-    let sockets = to.sockets();
-    direct.broadcast(sockets.len(), more_waiting, || {
-        let mut full = Vec::new();
-        for socket in sockets {
-            match socket.emit(event, &encoded) {
-                Ok(()) => {}
-                Err(SendError::Socket(SocketError::InternalChannelFull)) => full.push(socket),
-                // Gone: its disconnect handler cleans up.
-                Err(e) => debug!(sid = %socket.id, event, error = %e, "emit failed: the socket is gone"),
-            }
-        }
-        full
-    })
+    }
 }
 
 /// Decides, once per broadcast, whether the broadcasting thread writes each frame itself
@@ -230,29 +231,6 @@ impl Default for DirectWrites {
     }
 }
 
-/// The arguments of an emit, serialized to JSON once and written as they are for each
-/// socket. Only for JSON arguments (binary ones would not become attachments).
-pub struct Encoded(Vec<Box<serde_json::value::RawValue>>);
-
-impl Encoded {
-    /// The elements of the tuple `args`, each as JSON text (socketioxide spreads a tuple
-    /// into arguments; so does this).
-    pub fn tuple<T: Serialize + ?Sized>(args: &T) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(&serde_json::to_string(args)?).map(Self)
-    }
-}
-
-impl Serialize for Encoded {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut tuple = serializer.serialize_tuple(self.0.len())?;
-        for argument in &self.0 {
-            tuple.serialize_element(argument)?;
-        }
-        tuple.end()
-    }
-}
-
 /// Answers an event with `reply`, if its sender asked for an ack (the tutorial's clients
 /// do not always). A reply that cannot be sent is logged: the client will see its timeout.
 pub fn ack<A: Adapter, T: Serialize + ?Sized>(ack: AckSender<A>, reply: &T) {
@@ -265,17 +243,6 @@ pub fn ack<A: Adapter, T: Serialize + ?Sized>(ack: AckSender<A>, reply: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use socketioxide_core::parser::Parse;
-    use socketioxide_parser_common::CommonParser;
-
-    #[test]
-    fn encoded_arguments_go_on_the_wire_as_the_typed_ones() {
-        let meta = serde_json::json!({ "sentAt": 1, "room": "a \"quoted\" <room>" });
-        let args = ("héllo \u{2028} \"world\"", 42_i64, &meta);
-        let typed = CommonParser.encode_value(&args, Some("chat message")).unwrap();
-        let encoded = CommonParser.encode_value(&Encoded::tuple(&args).unwrap(), Some("chat message")).unwrap();
-        assert_eq!(typed, encoded);
-    }
 
     /// A broadcast is written directly only while broadcasts are sparse: not when more follow
     /// at once, not sooner after the previous one than one and a half times what it is

@@ -513,6 +513,58 @@ impl<A: Adapter> Socket<A> {
         Ok(())
     }
 
+    /// Emits the same event to each of `sockets`, encoded once, and returns those it could
+    /// not be sent to, with the reason (a full buffer, a closed socket), in their order.
+    ///
+    /// It is [`emit`](Self::emit) for each socket, but the packet is encoded once for all of
+    /// them (as a broadcast encodes it) and every socket is sent the same shared buffer,
+    /// where `emit` would serialize the data and build the packet again for each. Unlike a
+    /// broadcast (`io.to(..).emit(..)`), it says which sockets did not get the packet, for
+    /// a caller that must deliver it to them later (a slow reader catching up, for one).
+    /// A socket of another namespace than the first gets the event encoded for its own.
+    ///
+    /// # Errors
+    /// The data could not be serialized: nothing was sent.
+    pub fn emit_each<T: ?Sized + Serialize>(
+        sockets: impl IntoIterator<Item = crate::extract::SocketRef<A>>,
+        event: impl AsRef<str>,
+        data: &T,
+    ) -> Result<Vec<(crate::extract::SocketRef<A>, SocketError)>, crate::parser::ParserError> {
+        let event = event.as_ref();
+        let mut failed = Vec::new();
+        // The packet, encoded for the namespace of the first socket.
+        let mut encoded: Option<(Arc<Namespace<A>>, Value)> = None;
+        for socket in sockets {
+            let packet = match &encoded {
+                Some((ns, packet)) if Arc::ptr_eq(ns, &socket.ns) => packet.clone(),
+                Some(_) => match socket.emit(event, data) {
+                    Ok(()) => continue,
+                    Err(SendError::Socket(e)) => {
+                        failed.push((socket, e));
+                        continue;
+                    }
+                    Err(SendError::Serialize(e)) => return Err(e),
+                },
+                None => {
+                    let data = socket.parser.encode_value(data, Some(event))?;
+                    let packet = socket
+                        .parser
+                        .encode(Packet::event(socket.ns.path.clone(), data));
+                    encoded = Some((socket.ns.clone(), packet.clone()));
+                    packet
+                }
+            };
+            if !socket.connected() {
+                failed.push((socket, SocketError::Closed));
+                continue;
+            }
+            if let Err(e) = socket.send_raw(packet) {
+                failed.push((socket, e));
+            }
+        }
+        Ok(failed)
+    }
+
     #[doc = include_str!("../docs/operators/emit_with_ack.md")]
     pub fn emit_with_ack<T: ?Sized + Serialize, V>(
         &self,
