@@ -11,8 +11,8 @@ use serde::Serialize;
 use socketioxide::SendError;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, SocketRef};
-use socketioxide::socket::Socket;
 use socketioxide::operators::BroadcastOperators;
+use socketioxide::socket::Socket;
 use socketioxide_core::adapter::errors::SocketError;
 use tracing::{debug, warn};
 
