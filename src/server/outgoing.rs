@@ -142,23 +142,25 @@ pub fn broadcast_each<A: Adapter, T: Serialize + ?Sized>(
 /// messages per `sendto` when messages come fast: for every broadcast, that cut a fan-out
 /// to 1 000 sockets at saturation from 769 000 to 101 000 deliveries/s.
 ///
-/// So a broadcast is written directly only while this thread can afford it: none follows at
-/// once (`more_waiting`: queued, the connections' tasks batch them), and direct writes have
-/// taken at most three quarters of the thread's time. That share is kept as a credit of CPU
-/// time: it grows by three quarters of the time that passes, up to [`Self::BURST`] (or one
-/// broadcast's expected cost, if larger), and each direct broadcast spends the CPU time it
-/// took; a broadcast is direct when the credit covers its expected cost (its receivers times
-/// the CPU time per socket measured on the previous direct broadcasts). At 50 messages/s a
-/// broadcast to 1 000 receivers (10–12 ms of CPU on the 2-core test machine, about 55 % of
-/// the thread) is written directly; past about 70 000 deliveries a second, and at saturation
-/// (broadcasts back to back, 500 000 and more), nearly every broadcast is queued.
+/// So a broadcast is written directly only while broadcasts are sparse and this thread can
+/// afford it: none follows at once (`more_waiting`: queued, the connections' tasks batch
+/// them); broadcasts come, on average, at least as far apart as this one is expected to take
+/// (its receivers times the CPU time per socket measured on the previous direct broadcasts),
+/// so that those behind it do not wait for it; and direct writes have taken at most three
+/// quarters of the thread's time. That share is kept as a credit of CPU time: it grows by
+/// three quarters of the time that passes, up to [`Self::BURST`] (or one broadcast's
+/// expected cost, if larger), and each direct broadcast spends the CPU time it took. At 50
+/// messages/s a broadcast to 1 000 receivers (10–12 ms of CPU on the 2-core test machine,
+/// about 55 % of the thread) is written directly; at a few hundred messages a second to
+/// 1 000 receivers, and at saturation, every broadcast is queued.
 ///
-/// A credit rather than the time since the previous broadcast: the senders' messages do not
-/// come evenly (the store groups them, the writer waits for a core), and at 1 000 receivers
-/// and 50 messages/s, where a broadcast costs half the time between two, a third of the
-/// broadcasts came sooner than one and a half times their cost after the previous one and were
-/// queued (bench/results/TUNING.md, step 16). The credit lets such a one through when the
-/// thread's share over the last tens of milliseconds allows it.
+/// An average and a credit rather than the time since the previous broadcast alone: the
+/// senders' messages do not come evenly (the store groups them, the writer waits for a core),
+/// and at 1 000 receivers and 50 messages/s, where a broadcast costs half the time between
+/// two, a third of the broadcasts came sooner than one and a half times their cost after the
+/// previous one and were queued (bench/results/TUNING.md, step 16). The credit alone let one
+/// broadcast in eight through at 500 messages/s to 1 000 receivers, and the broadcasts
+/// queued behind it waited for it: p99 went past 100 ms a step earlier.
 ///
 /// Both measures hold on a loaded machine: the time that passes is the senders' pace, and
 /// the cost is the thread's CPU time, not the wall time, which grows with the time the
@@ -176,6 +178,9 @@ struct DirectState {
     /// CPU time direct writes may still take, in ns (negative after a broadcast that took
     /// more than there was).
     credit_ns: i64,
+    /// The time between the starts of two broadcasts (a moving average, an eighth per
+    /// broadcast), in ns; `None` until there have been two.
+    mean_interval_ns: Option<u64>,
     /// CPU time per socket of the latest direct broadcasts (a moving average), in ns.
     per_socket_ns: u64,
 }
@@ -189,7 +194,8 @@ impl DirectWrites {
     const BURST: Duration = Duration::from_millis(50);
 
     pub fn new() -> Self {
-        let state = DirectState { updated: None, credit_ns: 0, per_socket_ns: Self::FIRST_GUESS_NS };
+        let state =
+            DirectState { updated: None, credit_ns: 0, mean_interval_ns: None, per_socket_ns: Self::FIRST_GUESS_NS };
         Self { state: std::sync::Mutex::new(state) }
     }
 
@@ -200,10 +206,16 @@ impl DirectWrites {
         let cap = expected.max(Self::BURST.as_nanos() as i64);
         let earned = match state.updated.replace(now) {
             None => cap,
-            Some(then) => (now.saturating_duration_since(then).as_nanos() * 3 / 4).min(cap as u128) as i64,
+            Some(then) => {
+                let interval = now.saturating_duration_since(then).as_nanos().min(u64::MAX as u128) as u64;
+                state.mean_interval_ns =
+                    Some(state.mean_interval_ns.map_or(interval, |mean| mean / 8 * 7 + interval / 8));
+                (interval as u128 * 3 / 4).min(cap as u128) as i64
+            }
         };
         state.credit_ns = state.credit_ns.saturating_add(earned).min(cap);
-        !more_waiting && receivers > 0 && state.credit_ns >= expected
+        let sparse = state.mean_interval_ns.is_none_or(|mean| mean >= expected as u64);
+        !more_waiting && receivers > 0 && sparse && state.credit_ns >= expected
     }
 
     /// Runs `send` (the broadcast's emits), inside `write_directly` when [`Self::decide`]
@@ -253,47 +265,56 @@ pub fn ack<A: Adapter, T: Serialize + ?Sized>(ack: AckSender<A>, reply: &T) {
 mod tests {
     use super::*;
 
-    /// A broadcast is written directly only while the credit covers it: not when more follow
-    /// at once, not when direct writes have spent what the time since allows, and again once
-    /// enough time has passed.
+    /// A broadcast is written directly only while broadcasts are sparse and the credit
+    /// covers it: not when more follow at once, not when they come faster than one takes, not
+    /// when direct writes have spent what the time since allows; and again once they slow
+    /// down, or enough time has passed.
     #[test]
-    fn a_broadcast_is_written_directly_only_while_the_thread_can_afford_it() {
+    fn a_broadcast_is_written_directly_only_while_sparse_and_affordable() {
         use engineioxide::socket::writing_directly;
         use std::time::Instant;
         let direct = DirectWrites::new();
-        let start = Instant::now();
-        let ms = |n: u64| start + Duration::from_millis(n);
         // The first one: the credit is full (50 ms; 1 000 receivers at 10 µs are 10 ms).
-        assert!(direct.decide(1_000, false, ms(0)));
         assert!(direct.broadcast(1_000, false, writing_directly));
         assert!(!writing_directly(), "the scope ends with the broadcast");
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        // From here, an estimate of 10 µs per socket, and broadcasts 20 ms apart until now.
         direct.state.lock().unwrap().per_socket_ns = 10_000;
+        direct.state.lock().unwrap().mean_interval_ns = Some(20_000_000);
         // Others waiting behind it: queued, whatever the credit.
         assert!(!direct.decide(1, true, ms(0)));
         // Nobody to send to: nothing to write directly.
         assert!(!direct.decide(0, false, ms(0)));
-        // Direct broadcasts spend the credit: 10 ms taken by each of five (the estimate kept at 10 µs
-        // per socket), 20 ms apart, earn 15 ms each: the credit stays full.
         let spend = |ns: i64| direct.state.lock().unwrap().credit_ns -= ns;
+        // 20 ms apart, each taking its expected 10 ms: 15 ms earned each time, always direct.
         for i in 1..=5 {
             assert!(direct.decide(1_000, false, ms(20 * i)), "broadcast {i}, 20 ms apart");
             spend(10_000_000);
         }
-        // Back to back, each earning nothing: five more fit in the credit, then none.
-        let mut direct_ones = 0;
-        for _ in 0..10 {
-            if direct.decide(1_000, false, ms(100)) {
-                direct_ones += 1;
-                spend(10_000_000);
+        // 20 ms apart, each taking 40 ms (the estimate kept at 10): the credit runs out.
+        let mut seen = Vec::new();
+        for i in 6..=9 {
+            let d = direct.decide(1_000, false, ms(20 * i));
+            if d {
+                spend(40_000_000);
             }
+            seen.push(d);
         }
-        assert_eq!(direct_ones, 4, "40 ms of credit left");
-        // 10 ms later: 7.5 ms earned, not enough for 10 ms; 20 ms later, enough.
-        assert!(!direct.decide(1_000, false, ms(110)));
-        assert!(direct.decide(1_000, false, ms(120)));
+        assert_eq!(seen, [true, true, false, true], "credit 40 -> 15 -> -10 -> 5 -> 20 ms");
+        // Coming faster than one takes (1 ms apart, 10 ms each), with credit to spare: queued
+        // once the average interval has fallen below 10 ms, and direct again once it is back.
+        direct.state.lock().unwrap().credit_ns = 1_000_000_000;
+        let fast: Vec<bool> = (1..=20).map(|i| direct.decide(1_000, false, ms(180 + i))).collect();
+        assert!(fast[0], "one early broadcast after sparse ones");
+        assert!(!fast[19], "twenty 1 ms apart");
+        let slow: Vec<bool> = (1..=20).map(|i| direct.decide(1_000, false, ms(200 + 20 * i))).collect();
+        assert!(!slow[0] && slow[19], "{slow:?}");
         // A broadcast expected to cost more than the burst may go once the credit has grown to it.
-        assert!(!direct.decide(100_000, false, ms(130)), "1 s expected, about 10 ms of credit");
-        assert!(direct.decide(100_000, false, ms(1_500)));
+        direct.state.lock().unwrap().credit_ns = 0;
+        direct.state.lock().unwrap().mean_interval_ns = Some(2_000_000_000);
+        assert!(!direct.decide(100_000, false, ms(700)), "1 s expected, 75 ms of credit");
+        assert!(direct.decide(100_000, false, ms(2_100)));
     }
 
     /// The time per socket follows the CPU time direct broadcasts take, a quarter of each at a
