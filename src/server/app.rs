@@ -112,7 +112,8 @@ pub fn router<A: Adapter + DefinedAdapter>(
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        // The favicon, the theme script, and "Page not found." for any other address.
+        .merge(assets::site_files(&options, shell))
         .with_state(options)
         .layer(CompressionLayer::new())
         .layer(security_headers::layer())

@@ -1,5 +1,6 @@
 //! The built page's files under `/pkg` (WASM, JS, CSS): served as the build compressed them,
-//! and cached by name.
+//! and cached by name; the site's other files (`favicon.png`, `theme.js`) and the "Page not
+//! found." page for any other address ([`site_files`]).
 //!
 //! - A release build (`cargo leptos build --release --precompress`) writes a `.br` and a `.gz`
 //!   beside every file; the browser gets the smallest one its `Accept-Encoding` allows, with no
@@ -13,9 +14,11 @@
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use leptos::IntoView;
 use leptos::config::LeptosOptions;
 use tower_http::services::ServeDir;
 
@@ -32,6 +35,45 @@ pub fn routes<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     Router::new().nest_service(&format!("/{}", options.site_pkg_dir), files).layer(middleware::from_fn(cache_headers))
+}
+
+/// Every address no route takes: a file of the site's root (`public/`: the favicon, the theme
+/// script), precompressed variants first, else `shell`'s "Page not found." with a 404.
+///
+/// Not leptos_axum's `file_and_error_handler`: for a file it finds, it looks the response
+/// options up in an `Owner::new()`, a child of whatever reactive owner is current on the
+/// worker thread, and that can be a page being rendered there. A favicon request arriving
+/// while the page was waiting for its history took the page's headers: the page went out
+/// without its Content-Security-Policy, the default one blocked its hydration script, and
+/// the chat stayed "disconnected" (seen through HAProxy on a quick reload;
+/// end2end/tests/cluster/pages.spec.ts). Here a file never meets the reactive system, and
+/// the 404 page is rendered under its own root owner like every page.
+pub fn site_files<S, V>(
+    options: &LeptosOptions,
+    shell: impl Fn(LeptosOptions) -> V + Clone + Send + Sync + 'static,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let render = leptos_axum::render_app_async_with_context(|| {}, {
+        let options = options.clone();
+        move || shell(options.clone())
+    });
+    let not_found = move |request: Request| {
+        let page = render(request);
+        async move {
+            let mut response = page.await;
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            response
+        }
+    };
+    let files = ServeDir::new(&*options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found.into_service());
+    Router::new().fallback_service(files).layer(middleware::from_fn(cache_headers))
 }
 
 /// Adds `Cache-Control` (by name) and `Vary: Accept-Encoding` to what `ServeDir` answers.

@@ -10,6 +10,7 @@ mod conformance;
 mod history;
 mod hostile;
 mod limits;
+mod pages;
 mod raw;
 mod replay;
 mod rooms;

@@ -58,11 +58,28 @@ impl TestServer {
 
     /// Starts a server on `database` (a file an earlier server may have used).
     pub async fn start_on(database: PathBuf, configure: impl FnOnce(&mut ChatConfig)) -> Self {
+        Self::launch(database, configure, None).await
+    }
+
+    /// Starts a server on a new database that serves the files of `site` (its site root).
+    pub async fn start_serving(site: &std::path::Path) -> Self {
+        let database = std::env::temp_dir().join(format!("socket-chat-test-{}.db", unique()));
+        Self::launch(database, |_| {}, Some(site)).await
+    }
+
+    async fn launch(
+        database: PathBuf,
+        configure: impl FnOnce(&mut ChatConfig),
+        site: Option<&std::path::Path>,
+    ) -> Self {
         let mut chat = ChatConfig { database_url: format!("sqlite://{}", database.display()), ..ChatConfig::default() };
         configure(&mut chat);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr = listener.local_addr().expect("an address");
-        let leptos = leptos::config::LeptosOptions::builder().output_name("socket-chat").site_addr(addr).build();
+        let mut leptos = leptos::config::LeptosOptions::builder().output_name("socket-chat").site_addr(addr).build();
+        if let Some(site) = site {
+            leptos.site_root = site.display().to_string().into();
+        }
         let config = Config { leptos, chat };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
