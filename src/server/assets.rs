@@ -41,13 +41,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Rout
 /// script), precompressed variants first, else `shell`'s "Page not found." with a 404.
 ///
 /// Not leptos_axum's `file_and_error_handler`: for a file it finds, it looks the response
-/// options up in an `Owner::new()`, a child of whatever reactive owner is current on the
-/// worker thread, and that can be a page being rendered there. A favicon request arriving
-/// while the page was waiting for its history took the page's headers: the page went out
-/// without its Content-Security-Policy, the default one blocked its hydration script, and
-/// the chat stayed "disconnected" (seen through HAProxy on a quick reload;
-/// end2end/tests/cluster/pages.spec.ts). Here a file never meets the reactive system, and
-/// the 404 page is rendered under its own root owner like every page.
+/// options up in an `Owner::new()`, a child of the reactive owner current on the worker
+/// thread. `Owner::new_root` (reactive_graph 0.2.16), which every page's render calls, leaves
+/// itself current on its thread after the page's handler has returned, so a favicon request
+/// handled there while the page was still rendering (waiting for its history) took the
+/// page's headers: the page went out without its Content-Security-Policy, the default one
+/// blocked its hydration script, and the chat stayed "disconnected" (seen through HAProxy on
+/// a quick reload; tests/server/pages.rs makes it at will). Here a file never meets the
+/// reactive system, and the 404 page is rendered under its own root owner like every page.
 pub fn site_files<S, V>(
     options: &LeptosOptions,
     shell: impl Fn(LeptosOptions) -> V + Clone + Send + Sync + 'static,
