@@ -9,9 +9,8 @@ use socket_chat::protocol::{HandshakeAuth, Identity, JoinedRoom, Presence, RoomI
 use socket_chat::server::config::{ChatConfig, Config};
 use socket_chat::server::store::test_database::TestDatabase;
 use socketio_browser::NoArgs;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Client, TestServer, run, settle, within};
+use crate::support::{Client, TestServer, http_get, run, settle, within};
 
 fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -33,13 +32,8 @@ async fn node(database: &TestDatabase) -> TestServer {
 
 /// `GET /healthz` on `server`: the status code and the JSON.
 async fn health(server: &TestServer) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("the node answers");
-    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: test\r\n\r\n").await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let code = response.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (code, serde_json::from_str(body).unwrap_or(Value::Null))
+    let reply = http_get(&server.addr.to_string(), "/healthz", &[]).await;
+    (reply.status, serde_json::from_str(&reply.body).unwrap_or(Value::Null))
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use socket_chat::protocol::{AckErrorCode, JoinedRoom, RetryLaterReply, SentMessage, events};
 
 use crate::raw::{Outcome, Raw, error_code};
-use crate::support::{Client, TestServer, run};
+use crate::support::{Client, TestServer, http_get, run};
 
 #[test]
 fn a_page_of_another_site_cannot_open_a_socket() {
@@ -19,8 +19,8 @@ fn a_page_of_another_site_cannot_open_a_socket() {
         assert!(Raw::open_with(&server, None).await.is_ok(), "programs send no Origin");
         // Long-polling too.
         let polling = format!("http://{}/socket.io/?EIO=4&transport=polling", server.addr);
-        assert_eq!(http_get(&polling, Some("https://evil.example")).await, 403);
-        assert_eq!(http_get(&polling, Some(&own)).await, 200);
+        assert_eq!(http_get_status(&polling, Some("https://evil.example")).await, 403);
+        assert_eq!(http_get_status(&polling, Some(&own)).await, 200);
 
         let listed = TestServer::start_with(|c| c.allowed_origins = vec!["https://chat.example.org".into()]).await;
         assert!(Raw::open_with(&listed, Some("https://chat.example.org")).await.is_ok());
@@ -29,19 +29,12 @@ fn a_page_of_another_site_cannot_open_a_socket() {
     });
 }
 
-/// The status of a GET with an optional `Origin`, over a plain TCP connection.
-async fn http_get(url: &str, origin: Option<&str>) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// The status of a GET of `url` with an optional `Origin`.
+async fn http_get_status(url: &str, origin: Option<&str>) -> u16 {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{origin}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let status = String::from_utf8_lossy(&response[..12.min(response.len())]).into_owned();
-    status[9..12].parse().unwrap()
+    let headers: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+    http_get(host, path, &headers).await.status
 }
 
 #[test]

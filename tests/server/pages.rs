@@ -1,9 +1,7 @@
 //! The pages' HTTP answers: each carries its own Content-Security-Policy, however many of the
 //! site's files are asked for at the same moment.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use crate::support::TestServer;
+use crate::support::{TestServer, http_get};
 
 /// A reload's page and the previous page's favicon request reach the server together. The
 /// favicon's answer once took the page's policy (leptos_axum's file handler read the headers
@@ -47,18 +45,8 @@ fn a_page_keeps_its_policy_while_the_sites_files_are_fetched_beside_it() {
     });
 }
 
-/// `GET path` over a plain TCP connection: the path, the status and the
-/// Content-Security-Policy ("" without one).
+/// The path, the status and the Content-Security-Policy ("" without one) of `GET path`.
 async fn get(host: String, path: &'static str) -> (&'static str, u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response);
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let policy =
-        head.lines().find_map(|line| line.strip_prefix("content-security-policy: ")).unwrap_or_default().to_owned();
-    (path, status, policy)
+    let reply = http_get(&host, path, &[]).await;
+    (path, reply.status, reply.header("content-security-policy").unwrap_or_default().to_owned())
 }

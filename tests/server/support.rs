@@ -52,8 +52,7 @@ impl TestServer {
 
     /// Starts a server on a new database, its `[chat]` settings changed by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut ChatConfig)) -> Self {
-        let database = std::env::temp_dir().join(format!("socket-chat-test-{}.db", unique()));
-        Self::start_on(database, configure).await
+        Self::start_on(fresh_database(), configure).await
     }
 
     /// Starts a server on `database` (a file an earlier server may have used).
@@ -63,8 +62,7 @@ impl TestServer {
 
     /// Starts a server on a new database that serves the files of `site` (its site root).
     pub async fn start_serving(site: &std::path::Path) -> Self {
-        let database = std::env::temp_dir().join(format!("socket-chat-test-{}.db", unique()));
-        Self::launch(database, |_| {}, Some(site)).await
+        Self::launch(fresh_database(), |_| {}, Some(site)).await
     }
 
     async fn launch(
@@ -115,6 +113,11 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// A database file no test has used.
+fn fresh_database() -> PathBuf {
+    std::env::temp_dir().join(format!("socket-chat-test-{}.db", unique()))
 }
 
 fn unique() -> String {
@@ -353,4 +356,36 @@ pub async fn within<T>(future: impl Future<Output = T>) -> T {
 /// Leaves time for anything in flight to arrive (to check that nothing more does).
 pub async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// An HTTP answer read by [`http_get`].
+pub struct HttpReply {
+    pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpReply {
+    /// The value of header `name` (lower case, as hyper sends it), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+    }
+}
+
+/// `GET path` from `host` (`127.0.0.1:port`) with `headers`, over a plain TCP connection closed
+/// after the answer: what a test needs of HTTP without an HTTP client. HTTP/1.0, so that the
+/// body comes as it is, never chunked.
+pub async fn http_get(host: &str, path: &str, headers: &[(&str, &str)]) -> HttpReply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("the server answers");
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n{extra}\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    HttpReply { status, head: head.to_owned(), body: body.to_owned() }
 }
